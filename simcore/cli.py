@@ -1,0 +1,147 @@
+"""Command line: ``simcore run | validate | summary | scenarios``.
+
+Errors in input are one line on stderr and exit status 2; no traceback, no output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from simcore import __version__
+from simcore.errors import ScenarioError
+
+EXIT_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, like every other input error
+        self.exit(EXIT_INPUT, f"simcore: error: {message} (see {self.prog} --help)\n")
+
+
+def _add_scenario_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", nargs="?", default=None,
+                   help="scenario TOML file, or the name of a packaged scenario "
+                        "(default: reborn_emperor_us)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario value, e.g. --set campaign.daily_budget_usd=5000 "
+                        "(repeatable; validated like the file)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="simcore", description="Monte Carlo ROAS simulator for mini-games "
+                     "on TikTok Minis.")
+    parser.add_argument("--version", action="version", version=f"simcore {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("run", help="simulate a scenario and print its summary",
+                       description="Simulate a scenario; print the summary on stdout and "
+                       "optionally save the dataset (NetCDF).")
+    _add_scenario_args(p)
+    p.add_argument("-o", "--output", type=Path, help="write the dataset to this .nc file")
+    p.add_argument("--seed", type=int, help="root seed (same as --set simulation.seed=N)")
+    p.add_argument("--draws", type=int, help="Monte Carlo draws (--set simulation.draws=N)")
+    p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+
+    p = sub.add_parser("validate", help="check a scenario and print it resolved",
+                       description="Validate a scenario and print every value in use, "
+                       "including the fitted retention model.")
+    _add_scenario_args(p)
+
+    p = sub.add_parser("summary", help="print the summary of a saved dataset",
+                       description="Print the summary of a dataset written by simcore run -o.")
+    p.add_argument("dataset", type=Path, help="a .nc file written by simcore run")
+
+    sub.add_parser("scenarios", help="list the packaged scenarios",
+                   description="List the scenarios shipped with simcore (usable by name).")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except ScenarioError as exc:
+        print(f"simcore: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("simcore: interrupted", file=sys.stderr)
+        return 130
+
+
+def _overrides(args) -> list[str]:
+    extra = []
+    if getattr(args, "seed", None) is not None:
+        extra.append(f"simulation.seed={args.seed}")
+    if getattr(args, "draws", None) is not None:
+        extra.append(f"simulation.draws={args.draws}")
+    return list(args.overrides) + extra
+
+
+def _cmd_run(args) -> int:
+    from simcore.dataset import write_dataset
+    from simcore.scenario import load_scenario
+    from simcore.simulate import run
+    from simcore.summary import format_summary, summarize
+
+    loaded = load_scenario(args.scenario, _overrides(args))
+    if args.output is not None:
+        _check_writable(args.output)
+    show = sys.stderr.isatty() and not args.no_progress
+    from tqdm import tqdm
+    with tqdm(total=loaded.scenario.simulation.draws, desc="draws", unit="draw",
+              file=sys.stderr, disable=not show) as bar:
+        ds = run(loaded, progress=bar.update)
+    if args.output is not None:
+        write_dataset(ds, args.output)
+    print(format_summary(summarize(ds)))
+    if args.output is not None:
+        print(f"\ndataset written to {args.output}")
+    return 0
+
+
+def _check_writable(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.suffix != ".nc":
+        raise ScenarioError("--output", f"= {str(path)!r}: the dataset is NetCDF, name it *.nc")
+    if not parent.is_dir():
+        raise ScenarioError("--output", f"= {str(path)!r}: folder {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ScenarioError("--output", f"= {str(path)!r}: folder {str(parent)!r} is not writable")
+
+
+def _cmd_validate(args) -> int:
+    from simcore.plan import compile_plan
+    from simcore.scenario import load_scenario
+    from simcore.validate_report import format_resolved
+
+    loaded = load_scenario(args.scenario, args.overrides)
+    print(format_resolved(loaded, compile_plan(loaded.scenario)))
+    return 0
+
+
+def _cmd_summary(args) -> int:
+    from simcore.dataset import read_run
+    from simcore.summary import format_summary, summarize
+
+    print(format_summary(summarize(read_run(args.dataset))))
+    return 0
+
+
+def _cmd_scenarios(args) -> int:
+    from simcore.scenario import DEFAULT_SCENARIO, packaged_scenarios
+
+    for name, path in sorted(packaged_scenarios().items()):
+        mark = "  (default)" if name == DEFAULT_SCENARIO else ""
+        print(f"{name:<28}{path}{mark}")
+    return 0
+
+
+_COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "summary": _cmd_summary,
+             "scenarios": _cmd_scenarios}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

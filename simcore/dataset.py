@@ -1,0 +1,131 @@
+"""The run's output: an xarray Dataset with units, written atomically to NetCDF."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from simcore import __version__
+from simcore.kernel import layout as K
+
+ENGINE = "h5netcdf"
+
+
+def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray, plan,
+                  loaded) -> xr.Dataset:
+    """Assemble kernel sums [draw, cohort, var, age] and campaign arrays into the dataset."""
+    n_draws, n_cohorts, _, n_ages = sums.shape
+    dca = ("draw", "cohort", "age")
+    rewarded = sums[:, :, K.V_REWARDED]
+    interstitial = sums[:, :, K.V_INTERSTITIAL]
+    revenue_iaa = rewarded * plan.money.rewarded_usd + interstitial * plan.money.interstitial_usd
+    revenue_iap = sums[:, :, K.V_IAP_GROSS] * plan.money.iap_net_share
+    total_spend = spend.sum(axis=1)
+    cumulative = np.cumsum((revenue_iaa + revenue_iap).sum(axis=1), axis=1)
+    roas = cumulative / total_spend[:, None]
+    paid = roas >= 1.0
+    payback = np.where(paid.any(axis=1), paid.argmax(axis=1), np.nan).astype(float)
+    total_act = activations.sum(axis=1)
+    with np.errstate(divide="ignore"):
+        cpa = np.where(total_act > 0, total_spend / np.maximum(total_act, 1), np.inf)
+
+    def var(dims, data, units, long_name):
+        return dims, data, {"units": units, "long_name": long_name}
+
+    ds = xr.Dataset(
+        {
+            "spend": var(("draw", "cohort"), spend, "USD", "campaign spend on the cohort"),
+            "activations": var(("draw", "cohort"), activations, "users",
+                               "activated users (first play) in the cohort"),
+            "active_users": var(dca, sums[:, :, K.V_ACTIVE], "users", "users active at age"),
+            "sessions": var(dca, sums[:, :, K.V_SESSIONS], "sessions", "sessions at age"),
+            "ad_impressions": var(dca, rewarded + interstitial, "impressions",
+                                  "ad impressions shown at age (rewarded + interstitial)"),
+            "ad_impressions_rewarded": var(dca, rewarded, "impressions",
+                                           "rewarded ad impressions shown at age"),
+            "purchases": var(dca, sums[:, :, K.V_PURCHASES], "purchases",
+                             "in-app purchases at age"),
+            "revenue_iaa": var(dca, revenue_iaa, "USD",
+                               "ad revenue at age, net to the developer"),
+            "revenue_iap": var(dca, revenue_iap, "USD", "purchase revenue at age, net to the "
+                               "developer (after tax, platform fee and refunds)"),
+            "payers": var(dca, sums[:, :, K.V_NEW_PAYERS], "users",
+                          "users making their first purchase at age (cumulative sum = payers)"),
+            "roas": var(("draw", "age"), roas, "1", "cumulative net revenue through age over "
+                        "all cohorts / total spend"),
+            "payback_day": var(("draw",), payback, "days",
+                               "first age with roas >= 1 (NaN: not within the horizon)"),
+            "cpa": var(("draw",), cpa, "USD", "realised cost per activation"),
+        },
+        coords={
+            "draw": ("draw", np.arange(n_draws), {"long_name": "Monte Carlo draw"}),
+            "cohort": ("cohort", np.arange(n_cohorts),
+                       {"units": "days", "long_name": "acquisition day (0-based)"}),
+            "age": ("age", np.arange(n_ages),
+                    {"units": "days", "long_name": "days since activation"}),
+        },
+        attrs={
+            "title": loaded.scenario.title.name,
+            "scenario_toml": loaded.text,
+            "scenario_overrides": "\n".join(loaded.overrides),
+            "scenario_json": loaded.resolved_json,
+            "scenario_hash": loaded.hash,
+            "seed": int(plan.seed),
+            "simcore_version": __version__,
+            "retention_model": plan.retention.model,
+            "retention_alpha": plan.retention.alpha,
+            "retention_beta": plan.retention.beta,
+            "retention_c": plan.retention.c,
+        },
+    )
+    return ds
+
+
+def write_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write ``ds`` to NetCDF atomically: a temporary file in the same folder, then rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would surprise whoever reads the file
+    try:
+        encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
+        ds.to_netcdf(tmp, engine=ENGINE, encoding=encoding)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def open_dataset(path: str | os.PathLike) -> xr.Dataset:
+    """Read a dataset written by ``write_dataset`` fully into memory."""
+    with xr.open_dataset(path, engine=ENGINE) as ds:
+        return ds.load()
+
+
+REQUIRED_VARS = ("spend", "activations", "roas", "payback_day", "cpa")
+
+
+def read_run(path: str | os.PathLike) -> xr.Dataset:
+    """Open a saved run for analysis; a missing or foreign file is a one-line ``ScenarioError``."""
+    from simcore.errors import ScenarioError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError("", "no such dataset file", str(path))
+    try:
+        ds = open_dataset(path)
+    except Exception as exc:  # h5py/netCDF raise many types for a non-NetCDF file
+        raise ScenarioError("", f"not a NetCDF dataset ({type(exc).__name__})", str(path)) \
+            from None
+    missing = [v for v in REQUIRED_VARS if v not in ds]
+    if missing or "scenario_hash" not in ds.attrs:
+        what = ", ".join(missing) or "attribute scenario_hash"
+        raise ScenarioError("", f"not a simcore run dataset (missing {what})", str(path))
+    return ds

@@ -1,0 +1,24 @@
+"""The one error type users see: a bad scenario, reported as one line."""
+
+
+class ScenarioError(Exception):
+    """A scenario value that cannot be used.
+
+    ``key`` is the dotted key (``campaign.daily_budget_usd``), ``message`` says what is wrong
+    and the valid range; ``source`` is the file (and overrides) it came from, filled in by the
+    loader. ``str()`` gives the one-line message printed by the CLI.
+    """
+
+    def __init__(self, key: str, message: str, source: str | None = None):
+        super().__init__(key, message, source)
+        self.key = key
+        self.message = message
+        self.source = source
+
+    def with_source(self, source: str) -> "ScenarioError":
+        return ScenarioError(self.key, self.message, source)
+
+    def __str__(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        key = f"{self.key}: " if self.key else ""
+        return f"{where}{key}{self.message}"

@@ -1,0 +1,147 @@
+"""Random variates for the kernel: xoshiro256** plus the few samplers the user model needs.
+
+Each chunk of users owns a 4-word uint64 state (from ``numpy.random.SeedSequence``, see
+``simcore.seeding``); nothing here touches global random state. Samplers are exact algorithms,
+checked against scipy.stats in ``tests/test_rng.py``:
+
+* ``uniform``: 53-bit double on (0, 1].
+* ``normal``: Marsaglia's polar method.
+* ``gamma``: Marsaglia & Tsang (2000) for shape >= 1; shape < 1 via Gamma(a+1) * U**(1/a),
+  in log space so tiny shapes do not underflow.
+* ``poisson``: sequential inversion below mean 12, Hoermann's PTRS (1993) above.
+"""
+
+import math
+
+import numpy as np
+
+from simcore.kernel._jit import jit
+
+_ONE = np.uint64(1)
+_S7 = np.uint64(7)
+_S11 = np.uint64(11)
+_S17 = np.uint64(17)
+_S45 = np.uint64(45)
+_M5 = np.uint64(5)
+_M9 = np.uint64(9)
+_TWO_M53 = 1.0 / 9007199254740992.0
+_PTRS_SWITCH = 12.0
+
+
+@jit
+def _rotl(x, k):
+    return (x << k) | (x >> (np.uint64(64) - k))
+
+
+@jit
+def next_u64(s):
+    """Advance the xoshiro256** state ``s`` (uint64[4]) in place; return 64 random bits."""
+    s0 = s[0]
+    s1 = s[1]
+    s2 = s[2]
+    s3 = s[3]
+    result = _rotl(s1 * _M5, _S7) * _M9
+    t = s1 << _S17
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, _S45)
+    s[0] = s0
+    s[1] = s1
+    s[2] = s2
+    s[3] = s3
+    return result
+
+
+@jit
+def uniform(s):
+    """Uniform double on (0, 1] (never 0, so its logarithm is finite)."""
+    return float((next_u64(s) >> _S11) + _ONE) * _TWO_M53
+
+
+@jit
+def normal(s):
+    """Standard normal variate (Marsaglia polar method)."""
+    while True:
+        x = 2.0 * uniform(s) - 1.0
+        y = 2.0 * uniform(s) - 1.0
+        r2 = x * x + y * y
+        if 0.0 < r2 < 1.0:
+            return x * math.sqrt(-2.0 * math.log(r2) / r2)
+
+
+@jit
+def _gamma_mt(s, a):
+    """Gamma(shape=a >= 1, scale=1) by Marsaglia & Tsang."""
+    d = a - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    while True:
+        x = normal(s)
+        v = 1.0 + c * x
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u = uniform(s)
+        x2 = x * x
+        if u < 1.0 - 0.0331 * x2 * x2:
+            return d * v
+        if math.log(u) < 0.5 * x2 + d * (1.0 - v + math.log(v)):
+            return d * v
+
+
+@jit
+def log_gamma_variate(s, a):
+    """Logarithm of a Gamma(shape=a, scale=1) variate; safe for any a > 0."""
+    if a >= 1.0:
+        return math.log(_gamma_mt(s, a))
+    return math.log(_gamma_mt(s, a + 1.0)) + math.log(uniform(s)) / a
+
+
+@jit
+def gamma(s, a):
+    """Gamma(shape=a, scale=1) variate (may underflow to 0.0 for shapes far below 1)."""
+    if a >= 1.0:
+        return _gamma_mt(s, a)
+    return _gamma_mt(s, a + 1.0) * uniform(s) ** (1.0 / a)
+
+
+@jit
+def poisson(s, lam):
+    """Poisson(lam) variate as int64; lam <= 0 gives 0."""
+    if lam <= 0.0:
+        return 0
+    if lam < _PTRS_SWITCH:
+        u = uniform(s)
+        p = math.exp(-lam)
+        cdf = p
+        k = 0
+        while u > cdf:
+            k += 1
+            p *= lam / k
+            cdf += p
+            if p < 1e-300 and cdf >= 1.0 - 1e-15:
+                break
+        return k
+    slam = math.sqrt(lam)
+    loglam = math.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    log_inv_alpha = math.log(1.1239 + 1.1328 / (b - 3.4))
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    while True:
+        u = uniform(s) - 0.5
+        v = uniform(s)
+        us = 0.5 - abs(u)
+        if us <= 0.0:
+            continue
+        k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
+        if us >= 0.07 and v <= vr:
+            return np.int64(k)
+        if k < 0.0 or (us < 0.013 and v > us):
+            continue
+        if math.log(v) + log_inv_alpha - math.log(a / (us * us) + b) <= (
+            -lam + k * loglam - math.lgamma(k + 1.0)
+        ):
+            return np.int64(k)

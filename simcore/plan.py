@@ -1,0 +1,111 @@
+"""The compile step: the one place scenario fields become the kernel's numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simcore.iap import IapParams, resolve_iap, tier_edges
+from simcore.kernel import layout as K
+from simcore.retention import RetentionFit, fit_retention
+from simcore.scenario.schema import Retention, Scenario
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    """Campaign numbers per calendar day: cost model and funnel (CPM bidding)."""
+
+    days: int
+    daily_budget_usd: float
+    bidding: str                 # "target_cpa" or "cpm"
+    unit_cost_usd: float         # CPA (target_cpa) or CPM, after budget saturation [USD]
+    funnel_rate: float           # activations per impression (cpm); 1.0 for target_cpa
+    cost_volatility: float       # log-sd of the day-to-day unit cost
+
+
+@dataclass(frozen=True)
+class Money:
+    """Per-unit revenue net to the developer [USD]."""
+
+    rewarded_usd: float          # per rewarded impression shown
+    interstitial_usd: float      # per interstitial impression shown
+    iap_net_share: float         # net share of gross purchase value
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a run needs, as plain numbers and arrays."""
+
+    params: np.ndarray           # float64[N_PARAMS], see simcore.kernel.layout
+    tiers: np.ndarray            # price tiers [USD] (empty = no snapping)
+    tier_edges: np.ndarray
+    horizon: int                 # last age [days]
+    aggregate: bool
+    seed: int
+    draws: int
+    acquisition: Acquisition
+    money: Money
+    retention: RetentionFit
+    iap: IapParams | None
+
+
+def resolve_retention(ret: Retention) -> RetentionFit:
+    """The retention parameters in use: given directly, or fitted to the targets."""
+    targets = ret.targets()
+    if targets:
+        return fit_retention(ret.model, list(targets), list(targets.values()),
+                             ret.daily_play_probability)
+    c = ret.c if ret.model == "bdw" else 1.0
+    return RetentionFit(ret.model, ret.alpha, ret.beta, c, ret.daily_play_probability)
+
+
+def saturated_cost(base: float, budget: float, saturation_budget: float | None,
+                   shape: float) -> float:
+    """Unit cost at a daily budget: base * (1 + (budget / saturation_budget) ** shape)."""
+    if saturation_budget is None:
+        return base
+    return base * (1.0 + (budget / saturation_budget) ** shape)
+
+
+def compile_plan(s: Scenario) -> Plan:
+    """Map a validated scenario to a ``Plan``."""
+    ret = resolve_retention(s.retention)
+    prm = np.zeros(K.N_PARAMS)
+    prm[K.RET_ALPHA], prm[K.RET_BETA], prm[K.RET_C] = ret.alpha, ret.beta, ret.c
+    prm[K.PLAY_PROB] = ret.play_probability
+    prm[K.SESS_EXTRA_MEAN] = s.engagement.sessions_per_day - 1.0
+    prm[K.SESS_SHAPE] = s.engagement.sessions_shape or 0.0
+    prm[K.INTERSTITIAL_CAP] = -1.0
+    rewarded_usd = interstitial_usd = 0.0
+    if s.ads is not None:
+        a = s.ads
+        prm[K.REWARDED_RATE] = a.rewarded_per_session * a.fill_rate_rewarded
+        prm[K.INTERSTITIAL_RATE] = a.interstitial_per_session * a.fill_rate_interstitial
+        if a.interstitial_cap_per_day is not None:
+            prm[K.INTERSTITIAL_CAP] = a.interstitial_cap_per_day
+        rewarded_usd = a.ecpm_rewarded_usd / 1000.0 * a.developer_share
+        interstitial_usd = a.ecpm_interstitial_usd / 1000.0 * a.developer_share
+    iap = None
+    iap_net = 0.0
+    tiers = np.zeros(0)
+    if s.iap is not None:
+        iap = resolve_iap(s.iap, ret)
+        prm[K.IAP_R], prm[K.IAP_ALPHA] = iap.r, iap.alpha
+        prm[K.GG_P], prm[K.GG_Q], prm[K.GG_GAMMA] = iap.p, iap.q, iap.gamma
+        tiers = np.asarray(iap.tiers, dtype=float)
+        iap_net = (1 - s.iap.tax_rate) * (1 - s.iap.platform_fee) * (1 - s.iap.refund_rate)
+
+    c = s.campaign
+    if c.bidding == "target_cpa":
+        base, funnel = c.target_cpa_usd, 1.0
+    else:
+        base, funnel = c.cpm_usd, c.anchor_ctr * c.load_success * c.first_play
+    acq = Acquisition(c.days, c.daily_budget_usd, c.bidding,
+                      saturated_cost(base, c.daily_budget_usd, c.saturation_budget_usd,
+                                     c.saturation_shape),
+                      funnel, c.daily_cost_volatility)
+    return Plan(prm, tiers, tier_edges(tiers) if tiers.size else np.zeros(0),
+                s.simulation.horizon_days, s.simulation.sampling == "aggregated",
+                s.simulation.seed, s.simulation.draws, acq,
+                Money(rewarded_usd, interstitial_usd, iap_net), ret, iap)

@@ -1,0 +1,270 @@
+"""The scenario schema: frozen, validated pydantic models, one per TOML section.
+
+Every numeric field states its unit and valid range (``Field`` constraints); the loader turns
+any violation into one line naming the file, the dotted key, the value and the range.
+Cross-field rules raise ``ScenarioError`` with the dotted key they concern.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from simcore.errors import ScenarioError
+
+REGIONS = ("US", "JP", "ID", "TH", "VN", "BR", "SA", "TR")
+RETENTION_TARGET_KEYS = ("d1", "d3", "d7", "d14", "d30", "d60", "d90")
+
+
+def field(default=..., *, unit: str = "", description: str, **constraints):
+    """A schema field whose unit travels with it (shown in errors and ``simcore validate``)."""
+    return Field(default, description=description, json_schema_extra={"unit": unit},
+                 **constraints)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class Title(Section):
+    name: str = field(description="Title name used in summaries and reports", min_length=1)
+    genre: str = field("", description="Free-text category, e.g. simulation, puzzle")
+    monetization: Literal["iaa", "iap", "hybrid"] = field(
+        description="Revenue model: in-app ads, in-app purchases, or both")
+
+
+class Simulation(Section):
+    seed: int = field(0, description="Root seed of every random stream", ge=0, le=2**63 - 1)
+    draws: int = field(100, description="Monte Carlo draws (independent realisations)",
+                       ge=1, le=100_000)
+    horizon_days: int = field(180, unit="days", description="Last age simulated per cohort",
+                              ge=1, le=1095)
+    sampling: Literal["aggregated", "per_user"] = field(
+        "aggregated", description="Exact aggregated sampler (fast) or plain per-user-day draws")
+
+
+class Campaign(Section):
+    region: Literal[REGIONS] = field(description="Market the campaign buys")
+    days: int = field(unit="days", description="Days of spend (one cohort per day)",
+                      ge=1, le=365)
+    daily_budget_usd: float = field(unit="USD/day", description="Spend per campaign day",
+                                    gt=0, le=1e8)
+    bidding: Literal["target_cpa", "cpm"] = field(
+        description="target_cpa: pay per activation; cpm: pay per 1,000 impressions")
+    target_cpa_usd: float | None = field(
+        None, unit="USD", description="Bid CPA at small budgets (target_cpa bidding)",
+        gt=0, le=1000)
+    cpm_usd: float | None = field(None, unit="USD", description="Cost per 1,000 ad impressions "
+                                  "at small budgets (cpm bidding)", gt=0, le=1000)
+    anchor_ctr: float | None = field(None, unit="probability", description="Share of "
+                                     "impressions whose viewer taps the Play anchor", gt=0, le=1)
+    load_success: float | None = field(None, unit="probability", description="Share of anchor "
+                                       "taps whose mini-game loads", gt=0, le=1)
+    first_play: float | None = field(None, unit="probability", description="Share of loads "
+                                     "that reach a first real play (activation)", gt=0, le=1)
+    saturation_budget_usd: float | None = field(
+        None, unit="USD/day", description="Daily budget at which the unit cost (CPA or CPM) "
+        "has doubled: cost = base * (1 + (budget / this) ** saturation_shape); "
+        "absent = no saturation", gt=0, le=1e9)
+    saturation_shape: float = field(1.0, description="Exponent of the saturation curve",
+                                    ge=0.1, le=5)
+    daily_cost_volatility: float = field(
+        0.0, unit="log-sd", description="Day-to-day movement of the unit cost: standard "
+        "deviation of its logarithm (mean-preserving lognormal)", ge=0, le=2)
+
+    @model_validator(mode="after")
+    def _bidding_fields(self):
+        need = {"target_cpa": ("target_cpa_usd",),
+                "cpm": ("cpm_usd", "anchor_ctr", "load_success", "first_play")}
+        for mode, keys in need.items():
+            for key in keys:
+                value = getattr(self, key)
+                if mode == self.bidding and value is None:
+                    raise ScenarioError(f"campaign.{key}", f"missing: required when "
+                                        f"campaign.bidding = '{self.bidding}'")
+                if mode != self.bidding and value is not None:
+                    raise ScenarioError(f"campaign.{key}", f"not used with campaign.bidding = "
+                                        f"'{self.bidding}' (remove it, or set bidding = "
+                                        f"'{mode}')")
+        return self
+
+
+class Retention(Section):
+    model: Literal["sbg", "bdw"] = field(
+        "bdw", description="sbg: shifted-beta-geometric; bdw: beta-discrete-Weibull")
+    alpha: float | None = field(None, description="Beta shape alpha of the daily churn "
+                                "probability", gt=0.001, le=1e4)
+    beta: float | None = field(None, description="Beta shape beta of the daily churn "
+                               "probability", gt=0.001, le=1e4)
+    c: float | None = field(None, description="Discrete-Weibull exponent (bdw only): < 1 "
+                            "churn slows with age, > 1 it speeds up", ge=0.05, le=5)
+    d1: float | None = field(None, unit="probability", description="Target share of a cohort "
+                             "active on day 1", gt=0, lt=1)
+    d3: float | None = field(None, unit="probability", description="Target active share, day 3",
+                             gt=0, lt=1)
+    d7: float | None = field(None, unit="probability", description="Target active share, day 7",
+                             gt=0, lt=1)
+    d14: float | None = field(None, unit="probability", description="Target active share, "
+                              "day 14", gt=0, lt=1)
+    d30: float | None = field(None, unit="probability", description="Target active share, "
+                              "day 30", gt=0, lt=1)
+    d60: float | None = field(None, unit="probability", description="Target active share, "
+                              "day 60", gt=0, lt=1)
+    d90: float | None = field(None, unit="probability", description="Target active share, "
+                              "day 90", gt=0, lt=1)
+    daily_play_probability: float = field(
+        1.0, unit="probability/day", description="Intermittent play: chance a not-yet-churned "
+        "user plays on a given day after day 0", gt=0, le=1)
+
+    def targets(self) -> dict[int, float]:
+        """Active-share targets given, by age [days]."""
+        return {int(k[1:]): getattr(self, k) for k in RETENTION_TARGET_KEYS
+                if getattr(self, k) is not None}
+
+    @model_validator(mode="after")
+    def _parameters_or_targets(self):
+        targets = self.targets()
+        given = [k for k in ("alpha", "beta", "c") if getattr(self, k) is not None]
+        if targets and given:
+            raise ScenarioError(f"retention.{given[0]}", "give either model parameters "
+                                "(alpha, beta[, c]) or targets (d1 ... d90), not both")
+        if not targets:
+            need = ("alpha", "beta", "c") if self.model == "bdw" else ("alpha", "beta")
+            for key in need:
+                if getattr(self, key) is None:
+                    raise ScenarioError(f"retention.{key}", f"missing: retention.model = "
+                                        f"'{self.model}' needs {', '.join(need)}, or give "
+                                        "targets d1 ... d90 instead")
+            if self.model == "sbg" and self.c is not None:
+                raise ScenarioError("retention.c", "only used with retention.model = 'bdw'")
+            return self
+        need = 3 if self.model == "bdw" else 2
+        if len(targets) < need:
+            raise ScenarioError("retention", f"model '{self.model}' needs at least {need} "
+                                f"targets among d1 ... d90, got {len(targets)}")
+        ages = sorted(targets)
+        for prev, age in zip(ages, ages[1:]):
+            if targets[age] >= targets[prev]:
+                raise ScenarioError(f"retention.d{age}", f"= {targets[age]}: retention "
+                                    f"targets must fall with age (d{prev} = {targets[prev]})")
+        if targets[ages[0]] > self.daily_play_probability:
+            raise ScenarioError(f"retention.d{ages[0]}", "cannot exceed "
+                                "retention.daily_play_probability "
+                                f"({self.daily_play_probability})")
+        return self
+
+
+class Engagement(Section):
+    sessions_per_day: float = field(unit="sessions/active day", description="Mean sessions "
+                                    "per active day (at least the one that makes it active)",
+                                    ge=1, le=100)
+    sessions_shape: float | None = field(
+        None, description="Gamma shape of per-user session rates (smaller = more "
+        "heterogeneous); absent = all users alike", gt=0, le=1e4)
+
+
+class Ads(Section):
+    rewarded_per_session: float = field(0.0, unit="impressions/session", description="Rewarded "
+                                        "(opt-in) ad opportunities per session", ge=0, le=50)
+    interstitial_per_session: float = field(0.0, unit="impressions/session", description=""
+                                            "Interstitial opportunities per session",
+                                            ge=0, le=50)
+    interstitial_cap_per_day: int | None = field(
+        None, unit="impressions/user/day", description="Frequency cap on interstitials shown "
+        "per user per day; absent = no cap", ge=0, le=1000)
+    fill_rate_rewarded: float = field(unit="probability", description="Share of rewarded "
+                                      "requests filled", ge=0, le=1)
+    fill_rate_interstitial: float = field(unit="probability", description="Share of "
+                                          "interstitial requests filled", ge=0, le=1)
+    ecpm_rewarded_usd: float = field(unit="USD per 1,000 impressions", description="Rewarded "
+                                     "eCPM", ge=0, le=1000)
+    ecpm_interstitial_usd: float = field(unit="USD per 1,000 impressions", description=""
+                                         "Interstitial eCPM", ge=0, le=1000)
+    developer_share: float = field(unit="share", description="Share of ad revenue paid to "
+                                   "the developer", gt=0, le=1)
+
+
+class Iap(Section):
+    r: float | None = field(None, description="Gamma shape r of the purchase rate per active "
+                            "day (Pareto/NBD, BG/NBD naming)", gt=0, le=1e3)
+    alpha: float | None = field(None, unit="active days", description="Gamma rate alpha of "
+                                "the purchase rate: mean purchases per active day = r / alpha",
+                                gt=0, le=1e6)
+    payer_share_d7: float | None = field(None, unit="probability", description="Share of a "
+                                         "cohort that has purchased by day 7", gt=0, lt=1)
+    payer_share_d30: float | None = field(None, unit="probability", description="Share of a "
+                                          "cohort that has purchased by day 30", gt=0, lt=1)
+    p: float = field(6.25, description="Gamma-Gamma shape p of a transaction's value "
+                     "(default: Fader, Hardie & Lee 2005 CDNOW fit)", gt=0, le=1e3)
+    q: float = field(3.74, description="Gamma-Gamma shape q of the per-user value rate "
+                     "(> 1 for a finite mean)", gt=1, le=1e3)
+    gamma: float | None = field(None, unit="USD", description="Gamma-Gamma rate gamma: mean "
+                                "transaction = p * gamma / (q - 1)", gt=0, le=1e6)
+    arppu_d30_usd: float | None = field(None, unit="USD", description="Mean gross spend "
+                                        "through day 30 per user who paid by day 30",
+                                        gt=0, le=1e5)
+    price_tiers_usd: list[float] | None = field(
+        None, unit="USD", description="Platform price points; each purchase is the tier "
+        "nearest its Gamma-Gamma value (in log space)")
+    platform_fee: float = field(unit="share", description="Share of the net-of-tax price "
+                                "kept by the platform", ge=0, lt=1)
+    tax_rate: float = field(0.0, unit="share", description="Share of the consumer price that "
+                            "is tax (VAT/GST included in price; 0 where tax is added on top)",
+                            ge=0, lt=1)
+    refund_rate: float = field(0.0, unit="share", description="Share of purchase value "
+                               "refunded", ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _one_form_each(self):
+        pairs = ((("r", "alpha"), ("payer_share_d7", "payer_share_d30")),
+                 (("gamma",), ("arppu_d30_usd",)))
+        for published, intuitive in pairs:
+            have_pub = [k for k in published if getattr(self, k) is not None]
+            have_int = [k for k in intuitive if getattr(self, k) is not None]
+            if have_pub and have_int:
+                raise ScenarioError(f"iap.{have_int[0]}", f"give either {' and '.join(published)}"
+                                    f" or {' and '.join(intuitive)}, not both")
+            group = published if have_pub else intuitive
+            for key in group:
+                if getattr(self, key) is None:
+                    raise ScenarioError(f"iap.{key}", f"missing: needed with "
+                                        f"{', '.join('iap.' + k for k in group)}")
+        if self.payer_share_d7 is not None and self.payer_share_d30 <= self.payer_share_d7:
+            raise ScenarioError("iap.payer_share_d30", f"= {self.payer_share_d30}: must exceed "
+                                f"iap.payer_share_d7 ({self.payer_share_d7})")
+        if self.price_tiers_usd is not None:
+            tiers = self.price_tiers_usd
+            if not tiers or any(not (0 < t <= 10_000) for t in tiers):
+                raise ScenarioError("iap.price_tiers_usd", f"= {tiers}: need at least one "
+                                    "price, each in (0, 10000] USD")
+            if any(b <= a for a, b in zip(tiers, tiers[1:])):
+                raise ScenarioError("iap.price_tiers_usd", f"= {tiers}: prices must rise")
+        return self
+
+
+class Scenario(Section):
+    title: Title
+    simulation: Simulation = Simulation()
+    campaign: Campaign
+    retention: Retention
+    engagement: Engagement
+    ads: Ads | None = None
+    iap: Iap | None = None
+
+    @model_validator(mode="after")
+    def _monetization_sections(self):
+        m = self.title.monetization
+        if m in ("iaa", "hybrid") and self.ads is None:
+            raise ScenarioError("ads", f"missing section [ads]: required when "
+                                f"title.monetization = '{m}'")
+        if m in ("iap", "hybrid") and self.iap is None:
+            raise ScenarioError("iap", f"missing section [iap]: required when "
+                                f"title.monetization = '{m}'")
+        if m == "iaa" and self.iap is not None:
+            raise ScenarioError("iap", "section [iap] given but title.monetization = 'iaa' "
+                                "(use 'hybrid')")
+        if m == "iap" and self.ads is not None:
+            raise ScenarioError("ads", "section [ads] given but title.monetization = 'iap' "
+                                "(use 'hybrid')")
+        return self

@@ -1,0 +1,46 @@
+"""Text for ``simcore validate``: every value in use, with units, and the fitted models."""
+
+from __future__ import annotations
+
+from simcore.acquisition import expected_activations_per_day
+from simcore.plan import Plan
+from simcore.scenario import LoadedScenario
+
+
+def format_resolved(loaded: LoadedScenario, plan: Plan) -> str:
+    s = loaded.scenario
+    lines = [f"# {loaded.source}: valid (scenario hash {loaded.hash[:12]})"]
+    for name in type(s).model_fields:
+        section = getattr(s, name)
+        if section is None:
+            continue
+        lines.append(f"[{name}]")
+        for key, info in type(section).model_fields.items():
+            value = getattr(section, key)
+            if value is None:
+                continue
+            unit = (info.json_schema_extra or {}).get("unit", "")
+            lines.append(f"  {key} = {value!r}" + (f"    # {unit}" if unit else ""))
+    r = plan.retention
+    lines += ["", "[resolved.retention]",
+              f"  model = {r.model!r}  alpha = {r.alpha:.6g}  beta = {r.beta:.6g}  c = {r.c:.6g}"]
+    if r.targets:
+        lines.append(f"  fitted to targets: RMSE {r.rmse_pp:.3f} percentage points, largest "
+                     f"relative error {r.max_rel_error:.2%}")
+        for age, want, got in zip(r.target_ages, r.targets, r.fitted):
+            lines.append(f"    d{age:<3} target {want:8.4f}  fitted {got:8.4f}")
+    a = plan.acquisition
+    cost = "CPA" if a.bidding == "target_cpa" else "CPM"
+    lines += ["", "[resolved.acquisition]",
+              f"  unit cost at this budget: {cost} {a.unit_cost_usd:.4g} USD",
+              f"  expected activations per day: {expected_activations_per_day(a):,.0f}"]
+    if plan.iap is not None:
+        i = plan.iap
+        lines += ["", "[resolved.iap]",
+                  f"  r = {i.r:.6g}  alpha = {i.alpha:.6g}  (purchases per active day: mean "
+                  f"{i.r / i.alpha:.4g})",
+                  f"  p = {i.p:.6g}  q = {i.q:.6g}  gamma = {i.gamma:.6g}",
+                  f"  payer share D7 {i.payer_share_d7:.4f}  D30 {i.payer_share_d30:.4f}",
+                  f"  mean purchase {i.mean_transaction_usd:.2f} USD  "
+                  f"ARPPU D30 {i.arppu_d30_usd:.2f} USD (gross)"]
+    return "\n".join(lines)
