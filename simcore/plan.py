@@ -8,7 +8,7 @@ import numpy as np
 
 from simcore.iap import IapParams, resolve_iap, tier_edges
 from simcore.kernel import layout as K
-from simcore.retention import RetentionFit, fit_retention
+from simcore.retention import RetentionFit, fit_retention, survival
 from simcore.scenario.schema import Retention, Scenario
 
 
@@ -38,6 +38,8 @@ class Plan:
     """Everything a run needs, as plain numbers and arrays."""
 
     params: np.ndarray           # float64[N_PARAMS], see simcore.kernel.layout
+    survival: np.ndarray         # S(t), t = 0..horizon: share not yet churned (probability)
+    no_purchase: np.ndarray      # P(no purchase over a played days), a = 0..horizon + 1
     tiers: np.ndarray            # price tiers [USD] (empty = no snapping)
     tier_edges: np.ndarray
     horizon: int                 # last age [days]
@@ -105,7 +107,13 @@ def compile_plan(s: Scenario) -> Plan:
                       saturated_cost(base, c.daily_budget_usd, c.saturation_budget_usd,
                                      c.saturation_shape),
                       funnel, c.daily_cost_volatility)
-    return Plan(prm, tiers, tier_edges(tiers) if tiers.size else np.zeros(0),
-                s.simulation.horizon_days, s.simulation.sampling == "aggregated",
+    horizon = s.simulation.horizon_days
+    played_days = np.arange(horizon + 2)
+    no_purchase = np.ones(horizon + 2)
+    if iap is not None:
+        no_purchase = (iap.alpha / (iap.alpha + played_days)) ** iap.r
+    return Plan(prm, survival(np.arange(horizon + 1), ret.alpha, ret.beta, ret.c),
+                no_purchase, tiers, tier_edges(tiers) if tiers.size else np.zeros(0),
+                horizon, s.simulation.sampling == "aggregated",
                 s.simulation.seed, s.simulation.draws, acq,
                 Money(rewarded_usd, interstitial_usd, iap_net), ret, iap)

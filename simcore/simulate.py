@@ -34,8 +34,8 @@ def simulate_draw(plan: Plan, draw: int, activations: np.ndarray, point: int = 0
     if not users:
         return np.zeros((n_cohorts, K.N_VARS, plan.horizon + 1))
     return simulate_tasks(np.concatenate(users), np.concatenate(cohorts),
-                          np.concatenate(states), plan.params, plan.tiers, plan.tier_edges,
-                          plan.horizon, n_cohorts, plan.aggregate)
+                          np.concatenate(states), plan.params, plan.survival, plan.no_purchase,
+                          plan.tiers, plan.tier_edges, plan.horizon, n_cohorts, plan.aggregate)
 
 
 def run(loaded: LoadedScenario, progress: Callable[[int], None] | None = None) -> xr.Dataset:

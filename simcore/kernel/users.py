@@ -1,8 +1,9 @@
 """The per-user kernel: simulate chunks of activated users and accumulate (age) sums.
 
-Per user (all heterogeneity is per user, drawn once):
+The user model (all heterogeneity is per user, drawn once):
   churn propensity theta ~ Beta(alpha, beta); last alive age L with
-  P(L >= t | theta) = (1 - theta) ** (t ** c)  (c = 1: shifted-beta-geometric, else BdW);
+  P(L >= t | theta) = (1 - theta) ** (t ** c)  (c = 1: shifted-beta-geometric, else BdW), so
+  P(L >= t) = S(t), the model's survival;
   on each alive day after day 0 the user plays with probability ``PLAY_PROB`` (day 0, the
   activation day, is always played);
   sessions on a played day = 1 + Poisson(mu), mu ~ Gamma(k, mean / k) (homogeneous if k = 0);
@@ -12,13 +13,19 @@ Per user (all heterogeneity is per user, drawn once):
   each purchase's value ~ Gamma(p, rate nu), nu ~ Gamma(q, rate gamma) (Gamma-Gamma), snapped
   to the nearest price tier (in log space) when tiers are given.
 
-Two samplers with the same distribution of every (age) sum:
-  * per-user (``aggregate=False``): every user-day and every count is drawn individually;
-  * aggregated (``aggregate=True``): sums of independent Poisson counts are drawn once per age
-    from the summed rate (rewarded always; sessions and interstitials when no cap applies),
-    and each user's purchases are drawn as one Poisson(lambda * played days) total spread
-    uniformly over the played days (a Poisson process conditioned on its count). The work per
-    user then no longer grows with the days played.
+Two samplers, the same distribution of every per-age sum:
+  * ``_chunk_per_user``: the model as written, every user-day and every count drawn;
+  * ``_chunk_aggregated`` (default), exact shortcuts:
+    - L by inversion of the survival table S(t) (theta is used for nothing else);
+    - sums of independent Poisson counts drawn once per age from the summed rate (rewarded
+      always; sessions and interstitials when no per-day cap applies);
+    - with every alive day played and no cap, users are grouped by L: the session rates of
+      n users are one Gamma(n k) draw (a sum of Gammas);
+    - purchases: a user's total over A played days is negative binomial (r, alpha/(alpha+A));
+      one uniform against P(no purchase) decides whether the user pays at all, payers draw
+      the zero-truncated count, and the purchases fall uniformly on the played days (a
+      Poisson process given its count).
+    The work per user no longer grows with the days played.
 ``tests/test_sampling_equivalence.py`` checks the two against each other.
 """
 
@@ -69,130 +76,175 @@ def _snap_to_tier(value, tiers, edges):
 
 
 @jit
-def _simulate_chunk(state, n_users, prm, tiers, tier_edges, horizon, aggregate, acc):
-    """Simulate ``n_users`` users with RNG ``state``; add their per-age sums into ``acc``."""
-    alpha = prm[K.RET_ALPHA]
-    beta = prm[K.RET_BETA]
-    c = prm[K.RET_C]
+def _lifetime_from_table(s, surv, horizon):
+    """Last alive age by inversion: the largest t <= horizon with S(t) >= U."""
+    u = uniform(s)
+    lo = 0
+    hi = horizon
+    while lo < hi:
+        mid = (lo + hi + 1) >> 1
+        if surv[mid] >= u:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@jit
+def _session_rate(s, extra_mean, shape):
+    """A user's mean extra sessions per played day (Gamma heterogeneity; shape 0 = none)."""
+    if shape > 0.0:
+        return gamma(s, shape) * (extra_mean / shape)
+    return extra_mean
+
+
+@jit
+def _purchase(s, nu, gg_p, tiers, tier_edges, t, acc):
+    value = _snap_to_tier(gamma(s, gg_p) / nu, tiers, tier_edges)
+    acc[K.V_PURCHASES, t] += 1.0
+    acc[K.V_IAP_GROSS, t] += value
+
+
+@jit
+def _user_day_capped(s, t, mu, is_rate, is_cap, acc):
+    """Sessions and capped interstitials of one played user-day; returns the sessions."""
+    sessions = 1 + poisson(s, mu)
+    acc[K.V_ACTIVE, t] += 1.0
+    acc[K.V_SESSIONS, t] += sessions
+    shown = poisson(s, is_rate * sessions)
+    if is_cap >= 0.0 and shown > is_cap:
+        shown = np.int64(is_cap)
+    acc[K.V_INTERSTITIAL, t] += shown
+    return sessions
+
+
+@jit
+def _chunk_per_user(state, n_users, prm, tiers, tier_edges, horizon, acc):
+    """Plain sampler: every user-day, impression count and purchase drawn individually."""
+    play_prob = prm[K.PLAY_PROB]
+    played = np.empty(horizon + 1, dtype=np.int64)
+    for _ in range(n_users):
+        last = _last_alive_age(state, prm[K.RET_ALPHA], prm[K.RET_BETA], prm[K.RET_C], horizon)
+        mu = _session_rate(state, prm[K.SESS_EXTRA_MEAN], prm[K.SESS_SHAPE])
+        n_played = 0
+        for t in range(last + 1):
+            if t > 0 and play_prob < 1.0 and uniform(state) >= play_prob:
+                continue
+            played[n_played] = t
+            n_played += 1
+            sessions = _user_day_capped(state, t, mu, prm[K.INTERSTITIAL_RATE],
+                                        prm[K.INTERSTITIAL_CAP], acc)
+            acc[K.V_REWARDED, t] += poisson(state, prm[K.REWARDED_RATE] * sessions)
+        if prm[K.IAP_R] <= 0.0:
+            continue
+        lam = gamma(state, prm[K.IAP_R]) / prm[K.IAP_ALPHA]
+        nu = -1.0
+        first = -1
+        for k in range(n_played):
+            t = played[k]
+            for _j in range(poisson(state, lam)):
+                if nu < 0.0:
+                    nu = gamma(state, prm[K.GG_Q]) / prm[K.GG_GAMMA]
+                    first = t
+                _purchase(state, nu, prm[K.GG_P], tiers, tier_edges, t, acc)
+        if first >= 0:
+            acc[K.V_NEW_PAYERS, first] += 1.0
+
+
+@jit
+def _truncated_negbin(s, r, p):
+    """N >= 1 from a negative binomial with P(N = 0) = p ** r, by inversion."""
+    p0 = p**r
+    u = p0 + (1.0 - p0) * uniform(s)
+    pk = p0
+    cdf = p0
+    k = 0
+    while cdf < u:
+        pk *= (r + k) / (k + 1.0) * (1.0 - p)
+        k += 1
+        cdf += pk
+        if pk < 1e-300 and k > r:
+            break
+    return max(k, 1)
+
+
+@jit
+def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges, horizon,
+                      acc):
+    """Exact aggregated sampler (see the module docstring); same distribution as per-user."""
     play_prob = prm[K.PLAY_PROB]
     extra_mean = prm[K.SESS_EXTRA_MEAN]
     sess_shape = prm[K.SESS_SHAPE]
-    rw_rate = prm[K.REWARDED_RATE]
     is_rate = prm[K.INTERSTITIAL_RATE]
     is_cap = prm[K.INTERSTITIAL_CAP]
-    iap_r = prm[K.IAP_R]
-    iap_alpha = prm[K.IAP_ALPHA]
-    gg_p = prm[K.GG_P]
-    gg_q = prm[K.GG_Q]
-    gg_gamma = prm[K.GG_GAMMA]
-
     capped = is_cap >= 0.0
-    # aggregated sessions need no per-day user draws unless a per-day cap is applied
-    agg_sessions = aggregate and not capped
+    grouped = play_prob >= 1.0 and not capped
+    iap_r = prm[K.IAP_R]
     n_ages = horizon + 1
-    active_diff = np.zeros(n_ages + 1)   # difference arrays for always-played lifetimes
-    mu_diff = np.zeros(n_ages + 1)
-    mu_sum = np.zeros(n_ages)            # summed session rates per age (intermittent play)
-    played = np.empty(n_ages, dtype=np.int64)
+    users_by_last = np.zeros(n_ages)
+    mu_sum = np.zeros(n_ages)
+    played = np.arange(n_ages)
 
     for _ in range(n_users):
-        last = _last_alive_age(state, alpha, beta, c, horizon)
-        if sess_shape > 0.0:
-            mu = gamma(state, sess_shape) * (extra_mean / sess_shape)
-        else:
-            mu = extra_mean
-
-        n_played = 0
-        if play_prob >= 1.0 and agg_sessions:
-            active_diff[0] += 1.0
-            active_diff[last + 1] -= 1.0
-            mu_diff[0] += mu
-            mu_diff[last + 1] -= mu
+        last = _lifetime_from_table(state, surv, horizon)
+        if grouped:
+            users_by_last[last] += 1.0
             n_played = last + 1
         else:
+            mu = _session_rate(state, extra_mean, sess_shape)
+            n_played = 0
             for t in range(last + 1):
                 if t > 0 and play_prob < 1.0 and uniform(state) >= play_prob:
                     continue
                 played[n_played] = t
                 n_played += 1
-                if agg_sessions:
+                if capped:
+                    _user_day_capped(state, t, mu, is_rate, is_cap, acc)
+                else:
                     acc[K.V_ACTIVE, t] += 1.0
                     mu_sum[t] += mu
-                    continue
-                sessions = 1 + poisson(state, mu)
-                acc[K.V_ACTIVE, t] += 1.0
-                acc[K.V_SESSIONS, t] += sessions
-                if not aggregate:
-                    acc[K.V_REWARDED, t] += poisson(state, rw_rate * sessions)
-                shown = poisson(state, is_rate * sessions)
-                if capped and shown > is_cap:
-                    shown = np.int64(is_cap)
-                acc[K.V_INTERSTITIAL, t] += shown
-
-        if iap_r <= 0.0:
+        if iap_r <= 0.0 or uniform(state) <= no_purchase[n_played]:
             continue
-        lam = gamma(state, iap_r) / iap_alpha
-        if lam <= 0.0:
-            continue
-        if aggregate:
-            n_buy = poisson(state, lam * n_played)
-        else:
-            n_buy = 0
+        alpha = prm[K.IAP_ALPHA]
+        n_buy = _truncated_negbin(state, iap_r, alpha / (alpha + n_played))
+        nu = gamma(state, prm[K.GG_Q]) / prm[K.GG_GAMMA]
         first = n_ages
-        nu = -1.0
-        if aggregate:
-            for _j in range(n_buy):
-                k = np.int64(uniform(state) * n_played)
-                if k >= n_played:
-                    k = n_played - 1
-                t = k if (play_prob >= 1.0 and agg_sessions) else played[k]
-                if nu < 0.0:
-                    nu = gamma(state, gg_q) / gg_gamma
-                value = _snap_to_tier(gamma(state, gg_p) / nu, tiers, tier_edges)
-                acc[K.V_PURCHASES, t] += 1.0
-                acc[K.V_IAP_GROSS, t] += value
-                if t < first:
-                    first = t
-        else:
-            for k in range(n_played):
-                t = played[k]
-                n_day = poisson(state, lam)
-                for _j in range(n_day):
-                    if nu < 0.0:
-                        nu = gamma(state, gg_q) / gg_gamma
-                    value = _snap_to_tier(gamma(state, gg_p) / nu, tiers, tier_edges)
-                    acc[K.V_PURCHASES, t] += 1.0
-                    acc[K.V_IAP_GROSS, t] += value
-                if n_day > 0 and t < first:
-                    first = t
-        if first < n_ages:
-            acc[K.V_NEW_PAYERS, first] += 1.0
+        for _j in range(n_buy):
+            k = min(np.int64(uniform(state) * n_played), n_played - 1)
+            t = played[k]
+            _purchase(state, nu, prm[K.GG_P], tiers, tier_edges, t, acc)
+            first = min(first, t)
+        acc[K.V_NEW_PAYERS, first] += 1.0
 
-    # per-age totals drawn from summed Poisson rates (aggregated sampler only)
-    if agg_sessions:
-        run_active = 0.0
-        run_mu = 0.0
-        for t in range(n_ages):
-            run_active += active_diff[t]
-            run_mu += mu_diff[t]
-            active_t = acc[K.V_ACTIVE, t] + run_active
-            rate_t = mu_sum[t] + (run_mu if run_active > 0.0 else 0.0)
-            acc[K.V_ACTIVE, t] = active_t
-            sessions_t = active_t + poisson(state, rate_t)
-            acc[K.V_SESSIONS, t] = sessions_t
-            acc[K.V_INTERSTITIAL, t] = poisson(state, is_rate * sessions_t)
-    if aggregate:
-        for t in range(n_ages):
-            acc[K.V_REWARDED, t] = poisson(state, rw_rate * acc[K.V_SESSIONS, t])
+    if grouped:  # suffix sums over the lifetime groups, one Gamma draw per group
+        run_users = 0.0
+        run_rate = 0.0
+        for t in range(horizon, -1, -1):
+            n = users_by_last[t]
+            if n > 0.0:
+                run_users += n
+                if sess_shape > 0.0:
+                    run_rate += gamma(state, n * sess_shape) * (extra_mean / sess_shape)
+                else:
+                    run_rate += n * extra_mean
+            acc[K.V_ACTIVE, t] = run_users
+            mu_sum[t] = run_rate
+    for t in range(n_ages):
+        if not capped:
+            acc[K.V_SESSIONS, t] = acc[K.V_ACTIVE, t] + poisson(state, mu_sum[t])
+            acc[K.V_INTERSTITIAL, t] = poisson(state, is_rate * acc[K.V_SESSIONS, t])
+        acc[K.V_REWARDED, t] = poisson(state, prm[K.REWARDED_RATE] * acc[K.V_SESSIONS, t])
 
 
 @jit_parallel
-def simulate_tasks(task_users, task_cohort, task_seeds, prm, tiers, tier_edges, horizon,
-                   n_cohorts, aggregate):
+def simulate_tasks(task_users, task_cohort, task_seeds, prm, surv, no_purchase, tiers,
+                   tier_edges, horizon, n_cohorts, aggregate):
     """Simulate every task (a chunk of one cohort's users) and reduce into cohort sums.
 
     task_users: int64[n_tasks] users per task; task_cohort: int64[n_tasks] cohort index;
-    task_seeds: uint64[n_tasks, 4] xoshiro256** states. Returns float64
+    task_seeds: uint64[n_tasks, 4] xoshiro256** states; prm: float64[N_PARAMS]; surv:
+    survival S(0..horizon); no_purchase[a]: P(no purchase over a played days), a = 0..horizon+1;
+    tiers, tier_edges: price tiers [USD] and their log-midpoints. Returns float64
     [n_cohorts, N_VARS, horizon + 1]. Tasks run in parallel, each into its own block; blocks
     are then added in task order, so the result does not depend on the thread count.
     """
@@ -201,8 +253,11 @@ def simulate_tasks(task_users, task_cohort, task_seeds, prm, tiers, tier_edges, 
     blocks = np.zeros((n_tasks, K.N_VARS, n_ages))
     for i in prange(n_tasks):
         state = task_seeds[i].copy()
-        _simulate_chunk(state, task_users[i], prm, tiers, tier_edges, horizon, aggregate,
-                        blocks[i])
+        if aggregate:
+            _chunk_aggregated(state, task_users[i], prm, surv, no_purchase, tiers, tier_edges,
+                              horizon, blocks[i])
+        else:
+            _chunk_per_user(state, task_users[i], prm, tiers, tier_edges, horizon, blocks[i])
     out = np.zeros((n_cohorts, K.N_VARS, n_ages))
     for i in range(n_tasks):
         out[task_cohort[i]] += blocks[i]

@@ -1,0 +1,40 @@
+"""Shared test helpers: build plans from packaged scenarios with overrides, run draws."""
+
+import dataclasses
+import tomllib
+
+import numpy as np
+
+from simcore.plan import compile_plan
+from simcore.scenario import packaged_scenarios
+from simcore.scenario.loading import apply_overrides, validate
+from simcore.scenario.schema import RETENTION_TARGET_KEYS
+from simcore.simulate import simulate_draw
+
+
+def plan_for(name: str, *overrides: str, aggregate: bool | None = None,
+             retention_params: bool = False):
+    """Plan of a packaged scenario with overrides; ``retention_params`` drops its targets so
+    the overrides can give retention.alpha/beta/c directly."""
+    data = tomllib.loads(packaged_scenarios()[name].read_text())
+    if retention_params:
+        for key in RETENTION_TARGET_KEYS:
+            data["retention"].pop(key, None)
+    plan = compile_plan(validate(apply_overrides(data, overrides, name), name))
+    if aggregate is not None:
+        plan = dataclasses.replace(plan, aggregate=aggregate)
+    return plan
+
+
+def per_user_replicates(plan, n_users: int, n_reps: int, seed: int = 0) -> np.ndarray:
+    """[rep, var, age] per-user mean sums, from independent draws of one cohort of n users."""
+    plan = dataclasses.replace(plan, seed=seed)
+    return np.stack([simulate_draw(plan, d, np.array([n_users]))[0] / n_users
+                     for d in range(n_reps)])
+
+
+def within_sigmas(values: np.ndarray, expected, sigmas: float = 5.0) -> bool:
+    """Mean of independent replicates within ``sigmas`` standard errors of ``expected``."""
+    values = np.asarray(values, dtype=float)
+    se = values.std(ddof=1, axis=0) / np.sqrt(values.shape[0])
+    return bool(np.all(np.abs(values.mean(axis=0) - expected) <= sigmas * se))
