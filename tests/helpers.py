@@ -13,13 +13,15 @@ from simcore.simulate import simulate_draw
 
 
 def plan_for(name: str, *overrides: str, aggregate: bool | None = None,
-             retention_params: bool = False):
-    """Plan of a packaged scenario with overrides; ``retention_params`` drops its targets so
-    the overrides can give retention.alpha/beta/c directly."""
+             retention_params: bool = False, drop: tuple[str, ...] = ()):
+    """Plan of a packaged scenario with overrides; ``drop`` removes dotted keys first, and
+    ``retention_params`` drops the retention targets so overrides can give alpha/beta/c."""
     data = tomllib.loads(packaged_scenarios()[name].read_text())
     if retention_params:
-        for key in RETENTION_TARGET_KEYS:
-            data["retention"].pop(key, None)
+        drop = drop + tuple(f"retention.{k}" for k in RETENTION_TARGET_KEYS)
+    for key in drop:
+        section, name_ = key.split(".")
+        data[section].pop(name_, None)
     plan = compile_plan(validate(apply_overrides(data, overrides, name), name))
     if aggregate is not None:
         plan = dataclasses.replace(plan, aggregate=aggregate)
