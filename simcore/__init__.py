@@ -9,10 +9,21 @@ Public API::
 
 __version__ = "0.1.0"
 
-from simcore.errors import ScenarioError  # noqa: E402
-from simcore.scenario import load_scenario  # noqa: E402
-from simcore.simulate import run  # noqa: E402
-from simcore.summary import format_summary, summarize  # noqa: E402
+# Imported on first use, so the CLI answers --help and input errors without loading Numba.
+_LAZY = {
+    "ScenarioError": "simcore.errors",
+    "load_scenario": "simcore.scenario",
+    "run": "simcore.simulate",
+    "summarize": "simcore.summary",
+    "format_summary": "simcore.summary",
+}
 
-__all__ = ["ScenarioError", "__version__", "format_summary", "load_scenario", "run",
-           "summarize"]
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'simcore' has no attribute {name!r}")

@@ -95,7 +95,12 @@ def _cmd_run(args) -> int:
               file=sys.stderr, disable=not show) as bar:
         ds = run(loaded, progress=bar.update)
     if args.output is not None:
-        write_dataset(ds, args.output)
+        try:
+            write_dataset(ds, args.output)
+        except OSError as exc:
+            print(f"simcore: error: --output: cannot write {str(args.output)!r}: "
+                  f"{exc.strerror or exc}", file=sys.stderr)
+            return 1
     print(format_summary(summarize(ds)))
     if args.output is not None:
         print(f"\ndataset written to {args.output}")
@@ -104,6 +109,8 @@ def _cmd_run(args) -> int:
 
 def _check_writable(path: Path) -> None:
     parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise ScenarioError("--output", f"= {str(path)!r}: is a folder; give a file name *.nc")
     if path.suffix != ".nc":
         raise ScenarioError("--output", f"= {str(path)!r}: the dataset is NetCDF, name it *.nc")
     if not parent.is_dir():
@@ -113,12 +120,12 @@ def _check_writable(path: Path) -> None:
 
 
 def _cmd_validate(args) -> int:
-    from simcore.plan import compile_plan
+    from simcore.plan import compile_loaded
     from simcore.scenario import load_scenario
     from simcore.validate_report import format_resolved
 
     loaded = load_scenario(args.scenario, args.overrides)
-    print(format_resolved(loaded, compile_plan(loaded.scenario)))
+    print(format_resolved(loaded, compile_loaded(loaded)))
     return 0
 
 

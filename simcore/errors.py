@@ -21,4 +21,5 @@ class ScenarioError(Exception):
     def __str__(self) -> str:
         where = f"{self.source}: " if self.source else ""
         key = f"{self.key}: " if self.key else ""
-        return f"{where}{key}{self.message}"
+        text = f"{where}{key}{self.message}"
+        return text.replace("\r", "\\r").replace("\n", "\\n")  # always one line

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simcore.errors import ScenarioError
 from simcore.iap import IapParams, resolve_iap, tier_edges
 from simcore.kernel import layout as K
 from simcore.retention import RetentionFit, fit_retention, survival
+from simcore.scenario import LoadedScenario
 from simcore.scenario.schema import Retention, Scenario
 
 
@@ -117,3 +119,11 @@ def compile_plan(s: Scenario) -> Plan:
                 horizon, s.simulation.sampling == "aggregated",
                 s.simulation.seed, s.simulation.draws, acq,
                 Money(rewarded_usd, interstitial_usd, iap_net), ret, iap)
+
+
+def compile_loaded(loaded: LoadedScenario) -> Plan:
+    """``compile_plan`` for a loaded file: fitting errors name the file they came from."""
+    try:
+        return compile_plan(loaded.scenario)
+    except ScenarioError as exc:
+        raise exc.with_source(loaded.source) from None

@@ -12,7 +12,7 @@ from simcore.acquisition import deliver
 from simcore.dataset import build_dataset
 from simcore.kernel import layout as K
 from simcore.kernel.users import simulate_tasks
-from simcore.plan import Plan, compile_plan
+from simcore.plan import Plan, compile_loaded
 from simcore.scenario import LoadedScenario
 
 CHUNK_USERS = 16_384  # users per random stream; fixed, so results never depend on it
@@ -43,7 +43,7 @@ def run(loaded: LoadedScenario, progress: Callable[[int], None] | None = None) -
 
     ``progress`` (optional) is called with 1 after each finished draw.
     """
-    plan = compile_plan(loaded.scenario)
+    plan = compile_loaded(loaded)
     n_cohorts = plan.acquisition.days
     sums = np.zeros((plan.draws, n_cohorts, K.N_VARS, plan.horizon + 1))
     spend = np.zeros((plan.draws, n_cohorts))

@@ -143,8 +143,9 @@ def validate(data: dict, source: str) -> Scenario:
 
 def _first_error(exc: ValidationError, data: dict) -> ScenarioError:
     errors = exc.errors(include_url=False)
+    # a misspelt key also makes the real one 'missing': report the misspelling, with its hint
+    errors.sort(key=lambda e: e["type"] != "extra_forbidden")
     err = errors[0]
-    # a union (e.g. float | None) reports one error per branch: keep the most telling one
     loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
     key = ".".join(str(p) for p in loc if not _is_type_tag(p))
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
