@@ -25,7 +25,9 @@ _S45 = np.uint64(45)
 _M5 = np.uint64(5)
 _M9 = np.uint64(9)
 _TWO_M53 = 1.0 / 9007199254740992.0
-_PTRS_SWITCH = 12.0
+PTRS_SWITCH = 12.0  # means below use inversion, above Hoermann's PTRS
+NO_CAP = np.iinfo(np.int64).max
+_INV = 1.0 / np.maximum(np.arange(64), 1)  # 1/k: a multiply is cheaper than a divide
 
 
 @jit
@@ -108,22 +110,32 @@ def gamma(s, a):
 
 
 @jit
+def poisson_inversion(s, lam, exp_neg_lam, cap):
+    """min(Poisson(lam), cap) by sequential inversion, given exp(-lam); for lam < 12.
+
+    Callers that draw many variates with one mean pass exp(-lam) precomputed; stopping the
+    search at ``cap`` gives min(X, cap) exactly (frequency caps) and saves the tail.
+    """
+    u = uniform(s)
+    p = exp_neg_lam
+    cdf = p
+    k = 0
+    while u > cdf and k < cap:
+        k += 1
+        p *= lam * (_INV[k] if k < _INV.size else 1.0 / k)
+        cdf += p
+        if p < 1e-300 and cdf >= 1.0 - 1e-15:
+            break
+    return k
+
+
+@jit
 def poisson(s, lam):
     """Poisson(lam) variate as int64; lam <= 0 gives 0."""
     if lam <= 0.0:
         return 0
-    if lam < _PTRS_SWITCH:
-        u = uniform(s)
-        p = math.exp(-lam)
-        cdf = p
-        k = 0
-        while u > cdf:
-            k += 1
-            p *= lam / k
-            cdf += p
-            if p < 1e-300 and cdf >= 1.0 - 1e-15:
-                break
-        return k
+    if lam < PTRS_SWITCH:
+        return poisson_inversion(s, lam, math.exp(-lam), NO_CAP)
     slam = math.sqrt(lam)
     loglam = math.log(lam)
     b = 0.931 + 2.53 * slam

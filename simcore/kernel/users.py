@@ -36,7 +36,8 @@ from numba import prange
 
 from simcore.kernel import layout as K
 from simcore.kernel._jit import jit, jit_parallel
-from simcore.kernel.rng import gamma, log_gamma_variate, poisson, uniform
+from simcore.kernel.rng import (NO_CAP, PTRS_SWITCH, gamma, log_gamma_variate, poisson,
+                                poisson_inversion, uniform)
 
 
 @jit
@@ -105,15 +106,29 @@ def _purchase(s, nu, gg_p, tiers, tier_edges, t, acc):
     acc[K.V_IAP_GROSS, t] += value
 
 
+_EXP_TABLE = 64  # sessions per day with a precomputed exp(-rate * sessions)
+
+
 @jit
-def _user_day_capped(s, t, mu, is_rate, is_cap, acc):
-    """Sessions and capped interstitials of one played user-day; returns the sessions."""
-    sessions = 1 + poisson(s, mu)
+def _user_day(s, t, mu, exp_neg_mu, is_rate, is_cap, exp_is, acc):
+    """Sessions and capped interstitials of one played user-day; returns the sessions.
+
+    ``exp_neg_mu`` = exp(-mu) for the user; ``exp_is[k]`` = exp(-is_rate * k).
+    """
+    if mu < PTRS_SWITCH:
+        sessions = 1 + poisson_inversion(s, mu, exp_neg_mu, NO_CAP)
+    else:
+        sessions = 1 + poisson(s, mu)
+    lam = is_rate * sessions
+    cap = np.int64(is_cap) if is_cap >= 0.0 else NO_CAP
+    if lam <= 0.0:
+        shown = 0
+    elif lam < PTRS_SWITCH and sessions < _EXP_TABLE:
+        shown = poisson_inversion(s, lam, exp_is[sessions], cap)
+    else:
+        shown = min(poisson(s, lam), cap)
     acc[K.V_ACTIVE, t] += 1.0
     acc[K.V_SESSIONS, t] += sessions
-    shown = poisson(s, is_rate * sessions)
-    if is_cap >= 0.0 and shown > is_cap:
-        shown = np.int64(is_cap)
     acc[K.V_INTERSTITIAL, t] += shown
     return sessions
 
@@ -123,17 +138,19 @@ def _chunk_per_user(state, n_users, prm, tiers, tier_edges, horizon, acc):
     """Plain sampler: every user-day, impression count and purchase drawn individually."""
     play_prob = prm[K.PLAY_PROB]
     played = np.empty(horizon + 1, dtype=np.int64)
+    exp_is = np.exp(-prm[K.INTERSTITIAL_RATE] * np.arange(_EXP_TABLE))
     for _ in range(n_users):
         last = _last_alive_age(state, prm[K.RET_ALPHA], prm[K.RET_BETA], prm[K.RET_C], horizon)
         mu = _session_rate(state, prm[K.SESS_EXTRA_MEAN], prm[K.SESS_SHAPE])
+        exp_neg_mu = math.exp(-mu)
         n_played = 0
         for t in range(last + 1):
             if t > 0 and play_prob < 1.0 and uniform(state) >= play_prob:
                 continue
             played[n_played] = t
             n_played += 1
-            sessions = _user_day_capped(state, t, mu, prm[K.INTERSTITIAL_RATE],
-                                        prm[K.INTERSTITIAL_CAP], acc)
+            sessions = _user_day(state, t, mu, exp_neg_mu, prm[K.INTERSTITIAL_RATE],
+                                 prm[K.INTERSTITIAL_CAP], exp_is, acc)
             acc[K.V_REWARDED, t] += poisson(state, prm[K.REWARDED_RATE] * sessions)
         if prm[K.IAP_R] <= 0.0:
             continue
@@ -184,6 +201,7 @@ def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges,
     users_by_last = np.zeros(n_ages)
     mu_sum = np.zeros(n_ages)
     played = np.arange(n_ages)
+    exp_is = np.exp(-is_rate * np.arange(_EXP_TABLE))
 
     for _ in range(n_users):
         last = _lifetime_from_table(state, surv, horizon)
@@ -192,6 +210,7 @@ def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges,
             n_played = last + 1
         else:
             mu = _session_rate(state, extra_mean, sess_shape)
+            exp_neg_mu = math.exp(-mu)
             n_played = 0
             for t in range(last + 1):
                 if t > 0 and play_prob < 1.0 and uniform(state) >= play_prob:
@@ -199,7 +218,7 @@ def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges,
                 played[n_played] = t
                 n_played += 1
                 if capped:
-                    _user_day_capped(state, t, mu, is_rate, is_cap, acc)
+                    _user_day(state, t, mu, exp_neg_mu, is_rate, is_cap, exp_is, acc)
                 else:
                     acc[K.V_ACTIVE, t] += 1.0
                     mu_sum[t] += mu
