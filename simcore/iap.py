@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special
 
 from simcore.errors import ScenarioError
 from simcore.retention import RetentionFit, played_days_pmf
@@ -46,7 +46,8 @@ def mean_transaction(p: float, q: float, gamma: float, tiers=()) -> float:
     """Expected value of one purchase [USD], after snapping to ``tiers`` if any."""
     if not len(tiers):
         return p * gamma / (q - 1.0)
-    cdf = stats.betaprime(p, q, scale=gamma).cdf(tier_edges(tiers))
+    x = tier_edges(tiers) / gamma
+    cdf = special.betainc(p, q, x / (1.0 + x))  # BetaPrime(p, q) CDF at x
     probs = np.diff(np.concatenate(([0.0], cdf, [1.0])))
     return float(np.dot(probs, tiers))
 

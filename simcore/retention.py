@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 TARGET_AGES = (1, 3, 7, 14, 30, 60, 90)
 
@@ -114,5 +114,6 @@ def played_days_pmf(days: int, alpha: float, beta: float, c: float,
         return pmf
     for l, pl in enumerate(last):
         k = np.arange(l + 1)
-        pmf[1 + k] += pl * stats.binom.pmf(k, l, play_probability)
+        pmf[1 + k] += pl * special.binom(l, k) * play_probability**k \
+            * (1.0 - play_probability) ** (l - k)
     return pmf

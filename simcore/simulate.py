@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from simcore import seeding
 from simcore.acquisition import deliver
-from simcore.dataset import build_dataset
 from simcore.kernel import layout as K
 from simcore.kernel.users import simulate_tasks
 from simcore.plan import Plan, compile_loaded
 from simcore.scenario import LoadedScenario
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 CHUNK_USERS = 16_384  # users per random stream; fixed, so results never depend on it
 
@@ -43,6 +45,8 @@ def run(loaded: LoadedScenario, progress: Callable[[int], None] | None = None) -
 
     ``progress`` (optional) is called with 1 after each finished draw.
     """
+    from simcore.dataset import build_dataset  # xarray loads in ~0.4 s: only when assembling
+
     plan = compile_loaded(loaded)
     n_cohorts = plan.acquisition.days
     sums = np.zeros((plan.draws, n_cohorts, K.N_VARS, plan.horizon + 1))
