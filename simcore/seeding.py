@@ -9,7 +9,6 @@ import numpy as np
 
 ACQUISITION = 0   # per draw: daily cost movements and activation counts
 USERS = 1         # per (draw, cohort, chunk): the kernel's xoshiro256** state
-PARAMETERS = 2    # per draw: sampled uncertain parameters (reserved)
 
 
 def acquisition_rng(seed: int, draw: int, point: int = 0) -> np.random.Generator:
