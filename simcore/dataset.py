@@ -15,15 +15,20 @@ from simcore.kernel import layout as K
 ENGINE = "h5netcdf"
 
 
-def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray, plan,
-                  loaded) -> xr.Dataset:
-    """Assemble kernel sums [draw, cohort, var, age] and campaign arrays into the dataset."""
+def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray,
+                  money: np.ndarray, plan, loaded, values: dict | None = None) -> xr.Dataset:
+    """Assemble kernel sums [draw, cohort, var, age] and campaign arrays into the dataset.
+
+    ``money`` [draw, 3] holds each draw's USD per rewarded and per interstitial impression
+    and its net share of purchase value; ``values`` the sampled uncertain parameters [draw].
+    """
     n_draws, n_cohorts, _, n_ages = sums.shape
     dca = ("draw", "cohort", "age")
     rewarded = sums[:, :, K.V_REWARDED]
     interstitial = sums[:, :, K.V_INTERSTITIAL]
-    revenue_iaa = rewarded * plan.money.rewarded_usd + interstitial * plan.money.interstitial_usd
-    revenue_iap = sums[:, :, K.V_IAP_GROSS] * plan.money.iap_net_share
+    per_draw = money[:, :, None, None]
+    revenue_iaa = rewarded * per_draw[:, 0] + interstitial * per_draw[:, 1]
+    revenue_iap = sums[:, :, K.V_IAP_GROSS] * per_draw[:, 2]
     total_spend = spend.sum(axis=1)
     cumulative = np.cumsum((revenue_iaa + revenue_iap).sum(axis=1), axis=1)
     roas = cumulative / total_spend[:, None]
@@ -82,7 +87,12 @@ def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray, 
             "retention_c": plan.retention.c,
         },
     )
+    for dist in loaded.uncertainty.parameters:
+        ds[f"param_{dist.key}"] = var(("draw",), np.asarray(values[dist.key], dtype=float),
+                                      dist.unit or "1", f"sampled value of {dist.key}")
+        ds[f"param_{dist.key}"].attrs["distribution"] = dist.describe()
     return ds
+
 
 
 def write_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:

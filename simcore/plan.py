@@ -54,8 +54,23 @@ class Plan:
     iap: IapParams | None
 
 
+_FITS: dict = {}  # memo of deterministic fits: draws share most of their sections
+
+
+def _memo(key, make):
+    if key not in _FITS:
+        if len(_FITS) >= 4096:
+            _FITS.clear()
+        _FITS[key] = make()
+    return _FITS[key]
+
+
 def resolve_retention(ret: Retention) -> RetentionFit:
     """The retention parameters in use: given directly, or fitted to the targets."""
+    return _memo(("retention", ret), lambda: _resolve_retention(ret))
+
+
+def _resolve_retention(ret: Retention) -> RetentionFit:
     targets = ret.targets()
     if targets:
         return fit_retention(ret.model, list(targets), list(targets.values()),
@@ -94,7 +109,7 @@ def compile_plan(s: Scenario) -> Plan:
     iap_net = 0.0
     tiers = np.zeros(0)
     if s.iap is not None:
-        iap = resolve_iap(s.iap, ret)
+        iap = _memo(("iap", s.iap.model_dump_json(), ret), lambda: resolve_iap(s.iap, ret))
         prm[K.IAP_R], prm[K.IAP_ALPHA] = iap.r, iap.alpha
         prm[K.GG_P], prm[K.GG_Q], prm[K.GG_GAMMA] = iap.p, iap.q, iap.gamma
         tiers = np.asarray(iap.tiers, dtype=float)
@@ -121,9 +136,10 @@ def compile_plan(s: Scenario) -> Plan:
                 Money(rewarded_usd, interstitial_usd, iap_net), ret, iap)
 
 
-def compile_loaded(loaded: LoadedScenario) -> Plan:
-    """``compile_plan`` for a loaded file: fitting errors name the file they came from."""
+def compile_loaded(loaded: LoadedScenario, scenario: Scenario | None = None) -> Plan:
+    """``compile_plan`` for a loaded file (or one draw's ``scenario`` of it): fitting errors
+    name the file they came from."""
     try:
-        return compile_plan(loaded.scenario)
+        return compile_plan(loaded.scenario if scenario is None else scenario)
     except ScenarioError as exc:
         raise exc.with_source(loaded.source) from None

@@ -112,8 +112,11 @@ def played_days_pmf(days: int, alpha: float, beta: float, c: float,
     if play_probability >= 1.0:
         pmf[1:] = last
         return pmf
-    for l, pl in enumerate(last):
-        k = np.arange(l + 1)
-        pmf[1 + k] += pl * special.binom(l, k) * play_probability**k \
-            * (1.0 - play_probability) ** (l - k)
+    # a user churning after age l plays day 0 and Binomial(l, p) of days 1..l
+    l = np.arange(days + 1)[:, None]
+    k = np.arange(days + 1)[None, :]
+    with np.errstate(invalid="ignore"):
+        binom = np.where(k <= l, special.binom(l, k) * play_probability**k
+                         * (1.0 - play_probability) ** np.maximum(l - k, 0), 0.0)
+    pmf[1:] = last @ binom
     return pmf

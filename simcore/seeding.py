@@ -9,12 +9,19 @@ import numpy as np
 
 ACQUISITION = 0   # per draw: daily cost movements and activation counts
 USERS = 1         # per (draw, cohort, chunk): the kernel's xoshiro256** state
+PARAMETERS = 2    # per draw: the copula normals of the uncertain parameters
 
 
 def acquisition_rng(seed: int, draw: int, point: int = 0) -> np.random.Generator:
     """Generator for one draw's campaign-level randomness."""
     return np.random.Generator(np.random.PCG64(
         np.random.SeedSequence(seed, spawn_key=(point, ACQUISITION, draw))))
+
+
+def parameter_rng(seed: int, draw: int, point: int = 0) -> np.random.Generator:
+    """Generator for one draw's uncertain-parameter values."""
+    return np.random.Generator(np.random.PCG64(
+        np.random.SeedSequence(seed, spawn_key=(point, PARAMETERS, draw))))
 
 
 def chunk_states(seed: int, draw: int, cohort: int, n_chunks: int, point: int = 0) -> np.ndarray:

@@ -40,21 +40,35 @@ def simulate_draw(plan: Plan, draw: int, activations: np.ndarray, point: int = 0
                           plan.tiers, plan.tier_edges, plan.horizon, n_cohorts, plan.aggregate)
 
 
+def draw_plans(loaded: LoadedScenario, point: int = 0) -> tuple[list[Plan], dict[str, np.ndarray]]:
+    """One plan per draw and the sampled uncertain values [draw] by dotted key.
+
+    Every draw's scenario is validated and compiled before any user is simulated, so a bad
+    draw fails fast (fits are memoised: draws share the sections they do not vary).
+    """
+    scenarios, values = loaded.draw_scenarios(point)
+    return [compile_loaded(loaded, s) for s in scenarios], values
+
+
 def run(loaded: LoadedScenario, progress: Callable[[int], None] | None = None) -> xr.Dataset:
     """Simulate every draw of a loaded scenario; return the ROAS dataset.
 
-    ``progress`` (optional) is called with 1 after each finished draw.
+    Each draw samples its uncertain parameters, then delivers the campaign and simulates
+    every user. ``progress`` (optional) is called with 1 after each finished draw.
     """
     from simcore.dataset import build_dataset  # xarray loads in ~0.4 s: only when assembling
 
-    plan = compile_loaded(loaded)
-    n_cohorts = plan.acquisition.days
-    sums = np.zeros((plan.draws, n_cohorts, K.N_VARS, plan.horizon + 1))
-    spend = np.zeros((plan.draws, n_cohorts))
-    activations = np.zeros((plan.draws, n_cohorts), dtype=np.int64)
-    for d in range(plan.draws):
+    plans, values = draw_plans(loaded)
+    base = plans[0]
+    n_cohorts = base.acquisition.days
+    sums = np.zeros((base.draws, n_cohorts, K.N_VARS, base.horizon + 1))
+    spend = np.zeros((base.draws, n_cohorts))
+    activations = np.zeros((base.draws, n_cohorts), dtype=np.int64)
+    money = np.zeros((base.draws, 3))
+    for d, plan in enumerate(plans):
         spend[d], activations[d] = deliver(plan.acquisition, seeding.acquisition_rng(plan.seed, d))
         sums[d] = simulate_draw(plan, d, activations[d])
+        money[d] = plan.money.rewarded_usd, plan.money.interstitial_usd, plan.money.iap_net_share
         if progress is not None:
             progress(1)
-    return build_dataset(sums, spend, activations, plan, loaded)
+    return build_dataset(sums, spend, activations, money, base, loaded, values)

@@ -1,4 +1,5 @@
-"""The run summary a UA manager reads: CPA, ROAS by day, odds of payback, payback day."""
+"""The run summary a UA manager reads: CPA, ROAS by day, odds of payback, payback day,
+break-even CPA, profit risk and the parameters that drive ROAS."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from simcore import analysis
+from simcore.errors import ScenarioError
+
 KEY_DAYS = (0, 1, 3, 7, 14, 30, 60, 90, 180)
 QUANTILES = (0.05, 0.5, 0.95)
+BREAK_EVEN_PROBABILITIES = (0.5, 0.8)
+PROFIT_ALPHA = 0.05
+TOP_DRIVERS = 5
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,13 @@ class Summary:
     roas: dict[int, dict[str, float]]         # day -> mean, p5, p50, p95, p_ge_1
     payback: dict[str, float]                 # p5, p50, p95 [days] (inf: beyond horizon)
     paid_back_share: float                    # share of draws paying back within horizon
+    break_even_cpa: dict[float, float]        # probability -> highest CPA [USD] with
+                                              #   P(ROAS(day) >= target) >= probability
+    profit: dict[str, float]                  # analysis.profit_risk: mean, p5, cvar [USD],
+                                              #   prob_loss
+    drivers: list[tuple[str, float, float]]   # (key, spearman, partial rank), top 5
+    day: int                                  # age [days] of break-even CPA and drivers
+    target: float                             # ROAS target of break-even CPA
 
 
 def _stats(values: np.ndarray) -> dict[str, float]:
@@ -32,14 +46,34 @@ def _stats(values: np.ndarray) -> dict[str, float]:
             "p95": float(q[2])}
 
 
-def summarize(ds: xr.Dataset) -> Summary:
-    """Summary statistics over draws of a run dataset (saved or fresh)."""
+def _check_day(day: int, horizon: int) -> int:
+    if day > horizon:
+        raise ScenarioError("--day", f"= {day}: beyond the horizon "
+                                     f"(valid range: 0 <= day <= {horizon})")
+    if day < 0:
+        raise ScenarioError("--day", f"= {day}: negative (valid range: 0 <= day <= {horizon})")
+    return int(day)
+
+
+def _drivers(ds: xr.Dataset, day: int) -> list[tuple[str, float, float]]:
+    d = analysis.drivers(ds, age=day).isel(parameter=slice(0, TOP_DRIVERS))
+    return [(str(k), float(s), float(p)) for k, s, p in
+            zip(d.parameter.values, d.spearman.values, d.partial_rank.values)]
+
+
+def summarize(ds: xr.Dataset, day: int = 7, target: float = 1.0) -> Summary:
+    """Summary statistics over draws of a run dataset (saved or fresh).
+
+    ``day`` [days] is the age at which break-even CPA and drivers are judged, ``target`` the
+    ROAS the break-even CPA must reach. A ``day`` beyond the horizon is a ``ScenarioError``.
+    """
     horizon = int(ds.age.values[-1])
+    day = _check_day(day, horizon)
     roas = {}
-    for day in KEY_DAYS:
-        if day <= horizon:
-            v = ds.roas.sel(age=day).values
-            roas[day] = {**_stats(v), "p_ge_1": float(np.mean(v >= 1.0))}
+    for key_day in KEY_DAYS:
+        if key_day <= horizon:
+            v = ds.roas.sel(age=key_day).values
+            roas[key_day] = {**_stats(v), "p_ge_1": float(np.mean(v >= 1.0))}
     payback = ds.payback_day.values
     days = np.where(np.isnan(payback), np.inf, payback)
     pq = np.quantile(days, QUANTILES, method="inverted_cdf")
@@ -49,7 +83,11 @@ def summarize(ds: xr.Dataset) -> Summary:
         horizon=horizon, spend_usd=float(ds.spend.sum("cohort").mean()),
         activations=float(ds.activations.sum("cohort").mean()), cpa=_stats(ds.cpa.values),
         roas=roas, payback={"p5": float(pq[0]), "p50": float(pq[1]), "p95": float(pq[2])},
-        paid_back_share=float(np.mean(np.isfinite(days))))
+        paid_back_share=float(np.mean(np.isfinite(days))),
+        break_even_cpa={p: analysis.break_even_cpa(ds, day, target, p)
+                        for p in BREAK_EVEN_PROBABILITIES},
+        profit=analysis.profit_risk(ds, PROFIT_ALPHA), drivers=_drivers(ds, day), day=day,
+        target=float(target))
 
 
 def format_summary(s: Summary) -> str:
@@ -74,5 +112,34 @@ def format_summary(s: Summary) -> str:
         f"payback day        p5 {day(s.payback['p5'])}  p50 {day(s.payback['p50'])}  "
         f"p95 {day(s.payback['p95'])}",
         f"paid back by D{s.horizon}  {s.paid_back_share:.0%} of draws",
+        "",
+        _break_even_line(s),
+        _profit_line(s.profit),
+        "",
+        *_driver_lines(s),
     ]
     return "\n".join(lines)
+
+
+def _break_even_line(s: Summary) -> str:
+    cpas = "  ".join(f"{cpa:.3f} USD at P={p:g}" for p, cpa in s.break_even_cpa.items())
+    return f"break-even CPA     {cpas}  (ROAS D{s.day} >= {s.target:g})"
+
+
+def _profit_line(p: dict[str, float]) -> str:
+    return (f"net profit         mean {p['mean']:,.0f}  p5 {p['p5']:,.0f}  "
+            f"CVaR{PROFIT_ALPHA:.0%} {p['cvar']:,.0f} USD  P(loss) {p['prob_loss']:.0%}")
+
+
+def _driver_lines(s: Summary) -> list[str]:
+    title = f"drivers of ROAS D{s.day}"
+    if not s.drivers:
+        return [f"{title}: no uncertain parameters"]
+
+    def corr(v: float) -> str:
+        return f"{v:+.2f}" if np.isfinite(v) else "n/a"
+
+    width = max(28, *(len(k) + 4 for k, _, _ in s.drivers))
+    lines = [f"{title:<{width}}{'spearman':>10}{'partial rank':>14}"]
+    lines += [f"  {k:<{width - 2}}{corr(sp):>10}{corr(pr):>14}" for k, sp, pr in s.drivers]
+    return lines

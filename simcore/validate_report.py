@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from simcore.acquisition import expected_activations_per_day
 from simcore.plan import Plan
 from simcore.scenario import LoadedScenario
@@ -21,6 +23,7 @@ def format_resolved(loaded: LoadedScenario, plan: Plan) -> str:
                 continue
             unit = (info.json_schema_extra or {}).get("unit", "")
             lines.append(f"  {key} = {value!r}" + (f"    # {unit}" if unit else ""))
+    lines += _uncertainty_lines(loaded)
     r = plan.retention
     lines += ["", "[resolved.retention]",
               f"  model = {r.model!r}  alpha = {r.alpha:.6g}  beta = {r.beta:.6g}  c = {r.c:.6g}"]
@@ -44,3 +47,19 @@ def format_resolved(loaded: LoadedScenario, plan: Plan) -> str:
                   f"  mean purchase {i.mean_transaction_usd:.2f} USD  "
                   f"ARPPU D30 {i.arppu_d30_usd:.2f} USD (gross)"]
     return "\n".join(lines)
+
+
+def _uncertainty_lines(loaded: LoadedScenario) -> list[str]:
+    """The uncertain fields (values above are their medians), after checking every draw."""
+    u = loaded.uncertainty
+    if not u.parameters:
+        return []
+    scenarios, _ = loaded.draw_scenarios()  # raises on a draw whose sampled values conflict
+    lines = ["", f"[uncertainty]  (values above are medians; all {len(scenarios)} draws valid)"]
+    for d in u.parameters:
+        p5, p50, p95 = d.ppf(np.array([0.05, 0.5, 0.95]))
+        lines.append(f"  {d.key} ~ {d.describe()}    p5 {p5:.4g}  p50 {p50:.4g}  "
+                     f"p95 {p95:.4g}" + (f" {d.unit}" if d.unit else ""))
+    for c in u.correlations:
+        lines.append(f"  spearman({c.between[0]}, {c.between[1]}) = {c.spearman:g}")
+    return lines

@@ -106,6 +106,7 @@ class Case:
     key: str | None = None               # dotted key the message must name
     contains: tuple[str, ...] = field(default=())   # further text the message must contain
     file_name: str = SCENARIO
+    tail: str = ""                       # raw TOML appended (e.g. [[correlations]] tables)
 
     def args(self) -> list[str]:
         out = []
@@ -188,6 +189,65 @@ CASES = [
          key="iap.arppu_d30_usd", contains=("price tiers",)),
     Case("payer-shares-no-model-fits", both(hybrid, put("iap.payer_share_d30", "0.9")),
          key="iap.payer_share_d30"),
+    # uncertain parameters: distributions and correlations
+    Case("dist-p90-below-median",
+         put("ads.ecpm_rewarded_usd", '{ dist = "lognormal", median = 12.0, p90 = 10.0 }'),
+         key="ads.ecpm_rewarded_usd.p90", contains=("must exceed the median",)),
+    Case("dist-beta-sd-impossible",
+         put("ads.fill_rate_rewarded", '{ dist = "beta", mean = 0.9, sd = 0.35 }'),
+         key="ads.fill_rate_rewarded.sd", contains=("impossible", "valid range")),
+    Case("dist-beta-on-ecpm", put("ads.ecpm_rewarded_usd", '{ dist = "beta", mean = 0.5, '
+                                  'sd = 0.1 }'),
+         key="ads.ecpm_rewarded_usd.dist", contains=("probabilities", "0 <= value")),
+    Case("dist-negative-support",
+         put("ads.ecpm_rewarded_usd", '{ dist = "uniform", low = -2.0, high = 10.0 }'),
+         key="ads.ecpm_rewarded_usd", contains=("-2", "valid range", "0 <= value")),
+    Case("dist-normal-reaches-negative-cpa",
+         put("campaign.target_cpa_usd", '{ dist = "normal", mean = 0.5, sd = 0.2 }'),
+         key="campaign.target_cpa_usd", contains=("valid range", "0 < value")),
+    Case("dist-unknown-kind", put("ads.ecpm_rewarded_usd", '{ dist = "gamma", shape = 2.0 }'),
+         key="ads.ecpm_rewarded_usd.dist", contains=("unknown distribution", "lognormal")),
+    Case("dist-missing-argument",
+         put("ads.ecpm_rewarded_usd", '{ dist = "lognormal", median = 12.0 }'),
+         key="ads.ecpm_rewarded_usd.p90", contains=("missing",)),
+    Case("dist-table-without-dist", put("ads.ecpm_rewarded_usd", '{ median = 12.0 }'),
+         key="ads.ecpm_rewarded_usd", contains=("dist",)),
+    Case("dist-on-run-shape", put("simulation.draws", '{ dist = "choice", values = [1, 2] }'),
+         key="simulation.draws", contains=("cannot be uncertain",)),
+    Case("dist-on-text", put("title.name", '{ dist = "uniform", low = 1.0, high = 2.0 }'),
+         key="title.name", contains=("numeric",)),
+    Case("dist-non-integer-choice",
+         put("ads.interstitial_cap_per_day", '{ dist = "choice", values = [1.5, 2.0] }'),
+         key="ads.interstitial_cap_per_day.values", contains=("whole numbers",)),
+    Case("correlation-unknown-key",
+         put("ads.ecpm_rewarded_usd", '{ dist = "uniform", low = 5.0, high = 15.0 }'),
+         tail='[[correlations]]\nbetween = ["ads.ecpm_rewarded_usd", "ads.ecpm_interstitial"]'
+              '\nspearman = 0.5\n',
+         key="correlations[0].between",
+         contains=("ads.ecpm_interstitial", "not an uncertain parameter")),
+    Case("correlation-out-of-range",
+         both(put("ads.ecpm_rewarded_usd", '{ dist = "uniform", low = 5.0, high = 15.0 }'),
+              put("ads.ecpm_interstitial_usd", '{ dist = "uniform", low = 2.0, high = 8.0 }')),
+         tail='[[correlations]]\nbetween = ["ads.ecpm_rewarded_usd", '
+              '"ads.ecpm_interstitial_usd"]\nspearman = 1.5\n',
+         key="correlations[0].spearman", contains=("-1 < value < 1",)),
+    Case("correlation-matrix-invalid",
+         both(put("ads.ecpm_rewarded_usd", '{ dist = "uniform", low = 5.0, high = 15.0 }'),
+              put("ads.ecpm_interstitial_usd", '{ dist = "uniform", low = 2.0, high = 8.0 }'),
+              put("ads.developer_share", '{ dist = "uniform", low = 0.5, high = 0.8 }')),
+         tail="".join(f'[[correlations]]\nbetween = ["ads.{a}", "ads.{b}"]\nspearman = {r}\n'
+                      for a, b, r in (("ecpm_rewarded_usd", "ecpm_interstitial_usd", 0.9),
+                                      ("ecpm_rewarded_usd", "developer_share", 0.9),
+                                      ("ecpm_interstitial_usd", "developer_share", -0.9))),
+         key="correlations", contains=("positive definite",)),
+    Case("dist-samples-conflict",
+         both(drop("retention.alpha"), drop("retention.beta"), put("simulation.draws", "40"),
+              put("retention.d1", '{ dist = "uniform", low = 0.2, high = 0.4 }'),
+              put("retention.d7", '{ dist = "uniform", low = 0.1, high = 0.35 }')),
+         key="retention.d7", contains=("fall with age", "draw", "conflict")),
+    Case("set-beta-on-ecpm", overrides=('ads.ecpm_rewarded_usd={dist="beta", mean=0.5, '
+                                        'sd=0.1}',),
+         key="ads.ecpm_rewarded_usd.dist", contains=("probabilities", "--set")),
     # the file itself
     Case("missing-file", kind="missing", contains=("no such scenario file",)),
     Case("missing-file-newline-in-name", kind="missing", file_name="bad\nname.toml",
@@ -212,7 +272,8 @@ CASES = [
 
 # A few of the cases again through ``simcore validate``.
 VALIDATE_CASES = ["negative-budget", "typo-key-beside-real-one", "not-toml",
-                  "arppu-outside-price-tiers"]
+                  "arppu-outside-price-tiers", "dist-p90-below-median",
+                  "correlation-matrix-invalid", "dist-samples-conflict"]
 
 
 def _write_case(case: Case, folder: Path) -> str:
@@ -229,7 +290,7 @@ def _write_case(case: Case, folder: Path) -> str:
         sections = copy.deepcopy(BASE)
         if case.mutate is not None:
             case.mutate(sections)
-        path.write_text(render(sections), encoding="utf-8")
+        path.write_text(render(sections) + case.tail, encoding="utf-8")
     if case.kind == "unreadable":
         path.chmod(0o000)
     return case.file_name

@@ -14,28 +14,83 @@ from pathlib import Path
 from typing import Any
 
 import annotated_types
+import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from simcore.errors import ScenarioError
 from simcore.scenario.schema import Scenario
+from simcore.scenario.uncertainty import (Uncertainty, check_matrix, parse_correlations,
+                                          parse_distribution, range_text)
 
 PACKAGED = "simcore.scenarios"
 DEFAULT_SCENARIO = "reborn_emperor_us"
 
 
+# fields that set the shape of a run (its dimensions and streams) cannot be uncertain
+FIXED_SECTIONS = ("simulation",)
+FIXED_KEYS = ("campaign.days",)
+
+
 @dataclass(frozen=True)
 class LoadedScenario:
-    """A validated scenario with the text it came from (stored in every dataset)."""
+    """A validated scenario with the text it came from (stored in every dataset).
+
+    ``scenario`` holds each uncertain field at its median; ``uncertainty`` holds the
+    distributions, and ``scenario_for(values)`` gives the scenario of one draw.
+    """
 
     scenario: Scenario
     source: str              # file name (and overrides) for messages
     text: str                # the TOML text as read
     overrides: tuple[str, ...] = ()
+    uncertainty: Uncertainty = Uncertainty()
+    data: dict | None = None  # parsed TOML (overrides applied, medians in place of dists)
 
     @property
     def resolved_json(self) -> str:
-        """Canonical JSON of the validated scenario (overrides applied)."""
-        return json.dumps(self.scenario.model_dump(mode="json"), sort_keys=True)
+        """Canonical JSON of the validated scenario (overrides applied) and its uncertainty."""
+        doc = self.scenario.model_dump(mode="json")
+        if self.uncertainty.parameters:
+            doc["uncertainty"] = self.uncertainty.to_json()
+        return json.dumps(doc, sort_keys=True)
+
+    def with_overrides(self, *overrides: str) -> "LoadedScenario":
+        """This scenario with more ``dotted.key=value`` overrides (validated the same way)."""
+        return load_text(self.text, self.source_file, self.overrides + tuple(overrides))
+
+    @property
+    def source_file(self) -> str:
+        return self.source.split(" (with --set", 1)[0]
+
+    def draw_scenarios(self, point: int = 0) -> tuple[list[Scenario], dict[str, np.ndarray]]:
+        """Each draw's scenario and the sampled uncertain values [draw] by dotted key.
+
+        Every draw is validated, so a conflict between sampled values fails here, naming
+        the draw and the key.
+        """
+        sim = self.scenario.simulation
+        values = self.uncertainty.sample(sim.seed, np.arange(sim.draws), point)
+        if not values:
+            return [self.scenario] * sim.draws, values
+        return [self.scenario_for({k: v[d] for k, v in values.items()}, draw=d)
+                for d in range(sim.draws)], values
+
+    def scenario_for(self, values: dict[str, float], draw: int | None = None) -> Scenario:
+        """The scenario with the given uncertain fields set (e.g. one draw's sample)."""
+        if not values:
+            return self.scenario
+        data = copy.deepcopy(self.data)
+        for key, value in values.items():
+            section, name = key.split(".")
+            data[section][name] = value.item() if isinstance(value, np.generic) else value
+        try:
+            return Scenario.model_validate(data)
+        except (ScenarioError, ValidationError) as exc:
+            err = exc if isinstance(exc, ScenarioError) else _first_error(exc, data)
+            which = f"draw {draw}" if draw is not None else "these values"
+            raise ScenarioError(err.key, f"{err.message} (in {which}: sampled values of the "
+                                "uncertain parameters conflict; narrow their distributions "
+                                "or correlate them)", self.source) from None
 
     @property
     def hash(self) -> str:
@@ -79,6 +134,11 @@ def load_scenario(spec: str | Path | None = None, overrides: list[str] | tuple[s
         raise ScenarioError("", "not UTF-8 text (is it a TOML scenario file?)", source) from None
     except OSError as exc:
         raise ScenarioError("", f"cannot read: {exc.strerror}", source) from None
+    return load_text(text, source, tuple(overrides))
+
+
+def load_text(text: str, source: str, overrides: tuple[str, ...] = ()) -> LoadedScenario:
+    """Parse, override and validate scenario TOML text; ``source`` names it in errors."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -86,16 +146,76 @@ def load_scenario(spec: str | Path | None = None, overrides: list[str] | tuple[s
     if overrides:
         source = f"{source} (with --set {' '.join(overrides)})"
         data = apply_overrides(data, overrides, source)
-    return LoadedScenario(validate(data, source), source, text, tuple(overrides))
-
-
-def scenario_from_text(text: str, source: str = "<text>") -> LoadedScenario:
-    """Validate a scenario given as TOML text (e.g. the copy stored in a dataset)."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError("", f"not valid TOML: {exc}", source) from None
-    return LoadedScenario(validate(data, source), source, text)
+        data, uncertainty = split_uncertainty(data)
+    except ScenarioError as exc:
+        raise exc.with_source(source) from None
+    return LoadedScenario(validate(data, source), source, text, tuple(overrides), uncertainty,
+                          data)
+
+
+def scenario_from_text(text: str, source: str = "<text>",
+                       overrides: tuple[str, ...] = ()) -> LoadedScenario:
+    """Validate a scenario given as TOML text (e.g. the copy stored in a dataset)."""
+    return load_text(text, source, tuple(overrides))
+
+
+def split_uncertainty(data: dict) -> tuple[dict, Uncertainty]:
+    """Take the distribution tables and ``[[correlations]]`` out of a parsed scenario.
+
+    Returns the data with each distribution replaced by its median, and the ``Uncertainty``.
+    Tables in unknown sections or keys are left for the schema to report.
+    """
+    data = copy.deepcopy(data)
+    correlations = data.pop("correlations", [])
+    dists = []
+    for section_name, section in data.items():
+        model = _model_of(Scenario.model_fields[section_name].annotation) \
+            if section_name in Scenario.model_fields else None
+        if model is None or not isinstance(section, dict):
+            continue
+        for name, value in section.items():
+            info = model.model_fields.get(name)
+            if not isinstance(value, dict) or info is None:
+                continue
+            key = f"{section_name}.{name}"
+            if section_name in FIXED_SECTIONS or key in FIXED_KEYS:
+                raise ScenarioError(key, "cannot be uncertain: it sets the shape of the run; "
+                                    "give a number")
+            kind = _numeric_kind(info.annotation)
+            if kind is None:
+                raise ScenarioError(key, "a distribution is only allowed on a numeric field")
+            unit = (info.json_schema_extra or {}).get("unit", "")
+            dist = parse_distribution(key, value, kind is int, _bounds(info), unit)
+            dists.append(dist)
+            section[name] = dist.median()
+    uncertainty = Uncertainty(tuple(dists),
+                              parse_correlations(correlations, [d.key for d in dists]))
+    check_matrix(uncertainty)
+    return data, uncertainty
+
+
+def _numeric_kind(annotation):
+    """int or float for a (possibly optional) numeric field, else None."""
+    args = getattr(annotation, "__args__", (annotation,))
+    kinds = [a for a in args if a in (int, float)]
+    return kinds[0] if len(kinds) == 1 and len(args) <= 2 else None
+
+
+def _bounds(info) -> tuple:
+    """(lower, lower inclusive, upper, upper inclusive) of a field's constraints."""
+    lower = upper = None
+    lower_in = upper_in = True
+    for meta in info.metadata:
+        if isinstance(meta, annotated_types.Gt):
+            lower, lower_in = meta.gt, False
+        elif isinstance(meta, annotated_types.Ge):
+            lower, lower_in = meta.ge, True
+        elif isinstance(meta, annotated_types.Lt):
+            upper, upper_in = meta.lt, False
+        elif isinstance(meta, annotated_types.Le):
+            upper, upper_in = meta.le, True
+    return lower, lower_in, upper, upper_in
 
 
 def parse_override(item: str, source: str) -> tuple[list[str], Any]:
@@ -230,21 +350,12 @@ def _value_at(data, loc):
 def _describe_range(info) -> str:
     """'valid range: 0 < value <= 1e+08 USD/day' from a field's constraints, or the choices."""
     unit = (info.json_schema_extra or {}).get("unit", "")
-    lo = hi = ""
-    for meta in info.metadata:
-        if isinstance(meta, annotated_types.Gt):
-            lo = f"{meta.gt:g} < "
-        elif isinstance(meta, annotated_types.Ge):
-            lo = f"{meta.ge:g} <= "
-        elif isinstance(meta, annotated_types.Lt):
-            hi = f" < {meta.lt:g}"
-        elif isinstance(meta, annotated_types.Le):
-            hi = f" <= {meta.le:g}"
     choices = _literal_choices(info.annotation)
     if choices:
         return "valid values: " + ", ".join(repr(c) for c in choices)
-    if lo or hi:
-        return f"valid range: {lo}value{hi}{' ' + unit if unit else ''}"
+    bounds = _bounds(info)
+    if bounds[0] is not None or bounds[2] is not None:
+        return f"valid range: {range_text(bounds)}{' ' + unit if unit else ''}"
     if _model_of(info.annotation) is not None:
         return "expected a [section] table"
     return ""

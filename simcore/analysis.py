@@ -1,0 +1,314 @@
+"""Answers from a run dataset: ROAS odds, payback timing, break-even CPA, profit risk, drivers.
+
+Every function reads a run dataset (fresh from ``simcore.run`` or read back with
+``simcore.dataset.read_run``) and never re-simulates. Ages are integer days since activation.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import xarray as xr
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+PARAM_PREFIX = "param_"
+
+
+# --- parameters -------------------------------------------------------------------------------
+
+def uncertain_parameters(ds: xr.Dataset) -> list[str]:
+    """Dotted keys of the uncertain scenario parameters (the ``param_<key>`` variables).
+
+    Returns
+    -------
+    list of str
+        Keys such as ``"ads.ecpm_rewarded_usd"``, in the dataset's variable order; empty when
+        the scenario has no uncertain parameters.
+    """
+    return [str(name)[len(PARAM_PREFIX):] for name in ds.data_vars
+            if str(name).startswith(PARAM_PREFIX) and ds[name].dims == ("draw",)]
+
+
+# --- ROAS and payback -------------------------------------------------------------------------
+
+def roas_quantiles(ds: xr.Dataset, quantiles=QUANTILES) -> xr.DataArray:
+    """Quantiles of ROAS over draws (linear interpolation, as ``np.quantile``).
+
+    Returns
+    -------
+    xr.DataArray
+        dims (quantile, age) [1]: ROAS = cumulative net revenue / spend.
+    """
+    q = ds.roas.quantile(list(quantiles), dim="draw")
+    return q.assign_attrs(units="1", long_name="ROAS quantile over draws")
+
+
+def prob_roas_at_least(ds: xr.Dataset, target: float = 1.0) -> xr.DataArray:
+    """Share of draws with ROAS >= ``target`` at each age.
+
+    Returns
+    -------
+    xr.DataArray
+        dims (age,) [probability]. A NaN ROAS counts as not reaching the target.
+    """
+    p = (ds.roas >= target).mean("draw")
+    return p.assign_attrs(units="1", long_name=f"P(ROAS >= {target:g})")
+
+
+def payback_days(ds: xr.Dataset, target: float = 1.0) -> xr.DataArray:
+    """First age at which each draw's ROAS reaches ``target``.
+
+    Returns
+    -------
+    xr.DataArray
+        dims (draw,) [days]; NaN where ROAS stays below ``target`` through the horizon.
+        With ``target=1`` this equals the dataset's ``payback_day``.
+    """
+    reached = (ds.roas >= target).transpose("draw", "age").values
+    ages = ds.age.values.astype(float)
+    first = np.where(reached.any(axis=1), ages[reached.argmax(axis=1)], np.nan)
+    return xr.DataArray(first, dims=("draw",), coords={"draw": ds.draw.values},
+                        attrs={"units": "days",
+                               "long_name": f"first age with roas >= {target:g} "
+                                            "(NaN: not within the horizon)"})
+
+
+def payback_cdf(ds: xr.Dataset, target: float = 1.0) -> xr.DataArray:
+    """Share of draws that have reached ROAS >= ``target`` by each age.
+
+    Returns
+    -------
+    xr.DataArray
+        dims (age,) [probability], non-decreasing in age; its last value is
+        ``1 - never_pays_back(ds, target)``.
+    """
+    first = payback_days(ds, target).values
+    ages = ds.age.values
+    with np.errstate(invalid="ignore"):
+        paid = first[:, None] <= ages[None, :]          # NaN compares False: never paid
+    return xr.DataArray(paid.mean(axis=0), dims=("age",), coords={"age": ages},
+                        attrs={"units": "1",
+                               "long_name": f"share of draws paid back (ROAS >= {target:g}) "
+                                            "by age"})
+
+
+def never_pays_back(ds: xr.Dataset, target: float = 1.0) -> float:
+    """Share of draws whose ROAS never reaches ``target`` within the horizon [probability]."""
+    return float(np.mean(np.isnan(payback_days(ds, target).values)))
+
+
+# --- LTV and break-even CPA -------------------------------------------------------------------
+
+def _net_revenue(ds: xr.Dataset) -> xr.DataArray:
+    """Net revenue of all cohorts at each age [USD], dims (draw, age)."""
+    return (ds.revenue_iaa + ds.revenue_iap).sum("cohort")
+
+
+def ltv_per_activation(ds: xr.Dataset) -> xr.DataArray:
+    """Cumulative net revenue through each age per activation of the draw.
+
+    Returns
+    -------
+    xr.DataArray
+        dims (draw, age) [USD]; NaN for a draw without activations. ROAS = LTV / CPA.
+    """
+    activations = ds.activations.sum("cohort").astype(float)
+    activations = activations.where(activations > 0)
+    ltv = _net_revenue(ds).cumsum("age") / activations
+    return ltv.transpose("draw", "age").assign_attrs(
+        units="USD", long_name="cumulative net revenue through age per activation")
+
+
+def ltv_quantiles(ds: xr.Dataset, quantiles=QUANTILES) -> xr.DataArray:
+    """Quantiles over draws of LTV per activation (linear interpolation, NaN draws skipped).
+
+    Returns
+    -------
+    xr.DataArray
+        dims (quantile, age) [USD].
+    """
+    q = ltv_per_activation(ds).quantile(list(quantiles), dim="draw")
+    return q.assign_attrs(units="USD", long_name="LTV per activation, quantile over draws")
+
+
+def _draws_needed(n: int, probability: float) -> int:
+    """Smallest k in 1..n with k / n >= probability, as the float comparison sees it."""
+    k = min(max(math.ceil(probability * n), 1), n)
+    while k > 1 and (k - 1) / n >= probability:
+        k -= 1
+    while k < n and k / n < probability:
+        k += 1
+    return k
+
+
+def break_even_cpa(ds: xr.Dataset, age: int, target: float = 1.0,
+                   probability: float = 0.5) -> float:
+    """Highest CPA at which P(ROAS(age) >= target) >= ``probability``.
+
+    Revenue per activation does not depend on the CPA paid, so ROAS(age) = L / c with
+    L = LTV per activation at ``age`` (one value per draw) and c the CPA. With k the least
+    number of draws making k / n >= ``probability``, the answer is the k-th largest L divided by
+    ``target`` (a lower empirical quantile, no interpolation): at that CPA at least k draws
+    reach the target, at any higher CPA fewer than k do.
+
+    Parameters
+    ----------
+    age : int
+        Age [days] at which ROAS is judged.
+    target : float
+        ROAS target (> 0), e.g. 1.0 for payback.
+    probability : float
+        Required share of draws, in (0, 1].
+
+    Returns
+    -------
+    float
+        CPA [USD]. 0.0 when that many draws earn nothing by ``age``; draws without
+        activations (NaN LTV) count as missing the target.
+    """
+    if not 0.0 < probability <= 1.0:
+        raise ValueError(f"probability = {probability}: must be in (0, 1]")
+    if not target > 0.0:
+        raise ValueError(f"target = {target}: must be > 0")
+    ltv = ltv_per_activation(ds).sel(age=age).values
+    ltv = np.where(np.isnan(ltv), -np.inf, ltv)
+    n = ltv.size
+    k = _draws_needed(n, probability)
+    level = float(np.sort(ltv)[n - k])
+    if level <= 0.0:
+        return 0.0
+    cpa = level / target
+    # guard against rounding in level / target: step down until the k-th draw still counts
+    while np.count_nonzero(ltv / cpa >= target) < k:
+        cpa = float(np.nextafter(cpa, 0.0))
+    return cpa
+
+
+# --- profit -----------------------------------------------------------------------------------
+
+def net_profit(ds: xr.Dataset) -> xr.DataArray:
+    """Net revenue through the horizon minus spend, per draw.
+
+    Returns
+    -------
+    xr.DataArray
+        dims (draw,) [USD].
+    """
+    profit = _net_revenue(ds).sum("age") - ds.spend.sum("cohort")
+    return profit.assign_attrs(units="USD",
+                               long_name="net revenue through the horizon - spend")
+
+
+def profit_risk(ds: xr.Dataset, alpha: float = 0.05) -> dict[str, float]:
+    """Risk of the net profit distribution over draws.
+
+    Returns
+    -------
+    dict
+        ``mean`` [USD]; ``p5`` [USD]: the ``alpha``-quantile (linear interpolation, as
+        ``np.quantile``); ``cvar`` [USD]: mean of the worst ``ceil(alpha * n)`` draws (at least
+        one), the lower-tail conditional value at risk; ``prob_loss`` [probability]: share of
+        draws with profit < 0.
+    """
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha = {alpha}: must be in (0, 1)")
+    profit = np.sort(net_profit(ds).values)
+    worst = max(math.ceil(alpha * profit.size - 1e-9), 1)
+    return {"mean": float(profit.mean()), "p5": float(np.quantile(profit, alpha)),
+            "cvar": float(profit[:worst].mean()), "prob_loss": float(np.mean(profit < 0))}
+
+
+# --- drivers (rank correlations) --------------------------------------------------------------
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Average ranks along axis 0."""
+    from scipy.stats import rankdata   # scipy.stats is slow to import: keep CLI start fast
+
+    return rankdata(values, axis=0)
+
+
+def _is_constant(x: np.ndarray) -> bool:
+    return bool(np.all(x == x[0])) if x.size else True
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman rank correlation; NaN for fewer than two draws or a constant input."""
+    from scipy.stats import spearmanr
+
+    if x.size < 2 or _is_constant(x) or _is_constant(y):
+        return float("nan")
+    return float(spearmanr(x, y).statistic)
+
+
+def _residual(v: np.ndarray, design: np.ndarray) -> np.ndarray:
+    coef, *_ = np.linalg.lstsq(design, v, rcond=None)
+    return v - design @ coef
+
+
+def _partial_rank(ranked: np.ndarray, ry: np.ndarray, j: int, usable: np.ndarray) -> float:
+    """Partial rank correlation of column j with ``ry``, the other usable columns regressed
+    out of both; NaN when nothing is left of either after the regression."""
+    others = [i for i in np.flatnonzero(usable) if i != j]
+    design = np.column_stack([np.ones(ry.size), ranked[:, others]])
+    ex, ey = _residual(ranked[:, j], design), _residual(ry, design)
+    scale_x = np.linalg.norm(ranked[:, j] - ranked[:, j].mean())
+    scale_y = np.linalg.norm(ry - ry.mean())
+    nx, ny = np.linalg.norm(ex), np.linalg.norm(ey)
+    if nx <= 1e-9 * scale_x or ny <= 1e-9 * scale_y:
+        return float("nan")
+    return float(np.clip(ex @ ey / (nx * ny), -1.0, 1.0))
+
+
+def _partial_ranks(x: np.ndarray, y: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """Partial rank correlation of every usable column of ``x`` [draw, parameter] with y."""
+    out = np.full(x.shape[1], np.nan)
+    if x.shape[0] < 3 or _is_constant(y) or not usable.any():
+        return out
+    ranked, ry = _ranks(x), _ranks(y)
+    for j in np.flatnonzero(usable):
+        out[j] = _partial_rank(ranked, ry, j, usable)
+    return out
+
+
+def _order_by_strength(spearman: np.ndarray) -> np.ndarray:
+    """Indices by |spearman| descending, NaN last, ties kept in dataset order."""
+    strength = np.where(np.isnan(spearman), -1.0, np.abs(spearman))
+    return np.argsort(-strength, kind="stable")
+
+
+def drivers(ds: xr.Dataset, age: int = 7) -> xr.Dataset:
+    """Rank correlations of each uncertain parameter with ROAS at ``age`` across draws.
+
+    ``spearman`` is the Spearman rank correlation; ``partial_rank`` the partial rank
+    correlation (ranks of the parameter and of ROAS, each with the ranks of the other
+    parameters regressed out by least squares, then correlated). Both are NaN for a parameter
+    constant across draws, when ROAS is constant, or with too few draws to tell.
+
+    Returns
+    -------
+    xr.Dataset
+        dim ``parameter`` (dotted keys), variables ``spearman`` and ``partial_rank`` [1],
+        sorted by |spearman| descending (NaN last); size 0 without uncertain parameters.
+    """
+    keys = uncertain_parameters(ds)
+    y = ds.roas.sel(age=age).values.astype(float)
+    x = np.column_stack([ds[PARAM_PREFIX + k].values.astype(float) for k in keys]) \
+        if keys else np.empty((y.size, 0))
+    usable = np.array([not _is_constant(x[:, j]) for j in range(x.shape[1])], dtype=bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        spearman = np.array([_spearman(x[:, j], y) for j in range(x.shape[1])], dtype=float)
+        partial = _partial_ranks(x, y, usable)
+    order = _order_by_strength(spearman)
+
+    def var(data, long_name):
+        return ("parameter", data[order], {"units": "1", "long_name": long_name})
+
+    return xr.Dataset(
+        {"spearman": var(spearman, f"Spearman rank correlation with ROAS at age {age}"),
+         "partial_rank": var(partial, f"partial rank correlation with ROAS at age {age}")},
+        coords={"parameter": ("parameter", np.array(keys, dtype=object)[order].astype(str)
+                              if keys else np.array([], dtype=str))},
+        attrs={"age": int(age)})
