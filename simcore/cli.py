@@ -1,4 +1,4 @@
-"""Command line: ``simcore run | validate | summary | scenarios``.
+"""Command line: ``simcore run | validate | summary | plot | report | scenarios``.
 
 Errors in input are one line on stderr and exit status 2; no traceback, no output file.
 """
@@ -6,12 +6,12 @@ Errors in input are one line on stderr and exit status 2; no traceback, no outpu
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from simcore import __version__
 from simcore.errors import ScenarioError
+from simcore.outputs import DEFAULT_DAY, check_day, check_output, check_target, write_atomic
 
 EXIT_INPUT = 2
 
@@ -28,6 +28,17 @@ def _add_scenario_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario value, e.g. --set campaign.daily_budget_usd=5000 "
                         "(repeatable; validated like the file)")
+
+
+PLOT_KINDS = ("fan", "payback", "hist", "tornado", "ltv")   # simcore.plots.KINDS (tested)
+
+
+def _add_day_target_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--day", type=int, default=None,
+                   help=f"age in days at which ROAS is judged (default: D{DEFAULT_DAY}, or the "
+                        "horizon when shorter)")
+    p.add_argument("--target", type=float, default=None,
+                   help="target ROAS, > 0 (default: 1.0, break-even)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +64,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="print the summary of a saved dataset",
                        description="Print the summary of a dataset written by simcore run -o.")
     p.add_argument("dataset", type=Path, help="a .nc file written by simcore run")
+    _add_day_target_args(p)
+
+    p = sub.add_parser("plot", help="draw a figure of a saved dataset",
+                       description="Draw one figure of a dataset written by simcore run -o: "
+                       "fan (ROAS quantile bands by age), payback (share of draws paid back "
+                       "by age), hist (ROAS at --day across draws), tornado (rank correlation "
+                       "of each uncertain parameter with ROAS at --day), ltv (LTV per "
+                       "activation by age).")
+    p.add_argument("dataset", type=Path, help="a .nc file written by simcore run")
+    p.add_argument("--kind", required=True, choices=PLOT_KINDS, help="which figure")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="image file to write: *.png or *.svg")
+    _add_day_target_args(p)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report of a saved dataset",
+                       description="Write one HTML page (no external files) with the run's "
+                       "facts, summary tables, all figures and the scenario.")
+    p.add_argument("dataset", type=Path, help="a .nc file written by simcore run")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="HTML file to write: *.html")
+    _add_day_target_args(p)
 
     sub.add_parser("scenarios", help="list the packaged scenarios",
                    description="List the scenarios shipped with simcore (usable by name).")
@@ -88,7 +120,7 @@ def _cmd_run(args) -> int:
 
     loaded = load_scenario(args.scenario, _overrides(args))
     if args.output is not None:
-        _check_writable(args.output)
+        check_output(args.output, (".nc",))
     show = sys.stderr.isatty() and not args.no_progress
     from tqdm import tqdm
     with tqdm(total=loaded.scenario.simulation.draws, desc="draws", unit="draw",
@@ -98,25 +130,11 @@ def _cmd_run(args) -> int:
         try:
             write_dataset(ds, args.output)
         except OSError as exc:
-            print(f"simcore: error: --output: cannot write {str(args.output)!r}: "
-                  f"{exc.strerror or exc}", file=sys.stderr)
-            return 1
+            return _write_failed(args.output, exc)
     print(format_summary(summarize(ds)))
     if args.output is not None:
         print(f"\ndataset written to {args.output}")
     return 0
-
-
-def _check_writable(path: Path) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise ScenarioError("--output", f"= {str(path)!r}: is a folder; give a file name *.nc")
-    if path.suffix != ".nc":
-        raise ScenarioError("--output", f"= {str(path)!r}: the dataset is NetCDF, name it *.nc")
-    if not parent.is_dir():
-        raise ScenarioError("--output", f"= {str(path)!r}: folder {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ScenarioError("--output", f"= {str(path)!r}: folder {str(parent)!r} is not writable")
 
 
 def _cmd_validate(args) -> int:
@@ -129,11 +147,53 @@ def _cmd_validate(args) -> int:
     return 0
 
 
+def _write_failed(path: Path, exc: OSError) -> int:
+    print(f"simcore: error: --output: cannot write {str(path)!r}: {exc.strerror or exc}",
+          file=sys.stderr)
+    return 1
+
+
 def _cmd_summary(args) -> int:
     from simcore.dataset import read_run
     from simcore.summary import format_summary, summarize
 
-    print(format_summary(summarize(read_run(args.dataset))))
+    target = check_target(args.target)
+    ds = read_run(args.dataset)
+    print(format_summary(summarize(ds, day=check_day(ds, args.day), target=target)))
+    return 0
+
+
+def _cmd_plot(args) -> int:
+    target = check_target(args.target)
+    check_output(args.output, (".png", ".svg"))
+    from simcore.dataset import read_run
+
+    ds = read_run(args.dataset)
+    day = check_day(ds, args.day)
+    from simcore import plots
+
+    fig = plots.plot(ds, args.kind, day=day, target=target)
+    try:
+        plots.save(fig, args.output)
+    except OSError as exc:
+        return _write_failed(args.output, exc)
+    print(f"{args.kind} figure written to {args.output}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    target = check_target(args.target)
+    check_output(args.output, (".html", ".htm"))
+    from simcore.dataset import read_run
+    from simcore.report import build_report
+
+    ds = read_run(args.dataset)
+    page = build_report(ds, day=check_day(ds, args.day), target=target)
+    try:
+        write_atomic(args.output, page.encode("utf-8"))
+    except OSError as exc:
+        return _write_failed(args.output, exc)
+    print(f"report written to {args.output}")
     return 0
 
 
@@ -147,7 +207,7 @@ def _cmd_scenarios(args) -> int:
 
 
 _COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "summary": _cmd_summary,
-             "scenarios": _cmd_scenarios}
+             "plot": _cmd_plot, "report": _cmd_report, "scenarios": _cmd_scenarios}
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import xarray as xr
 
 from simcore import __version__
 from simcore.kernel import layout as K
+from simcore.outputs import write_atomic
 
 ENGINE = "h5netcdf"
 
@@ -97,20 +97,8 @@ def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray,
 
 def write_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write ``ds`` to NetCDF atomically: a temporary file in the same folder, then rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would surprise whoever reads the file
-    try:
-        encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
-        ds.to_netcdf(tmp, engine=ENGINE, encoding=encoding)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
+    return write_atomic(path, lambda tmp: ds.to_netcdf(tmp, engine=ENGINE, encoding=encoding))
 
 
 def open_dataset(path: str | os.PathLike) -> xr.Dataset:

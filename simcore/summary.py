@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from simcore import analysis
-from simcore.errors import ScenarioError
+from simcore.outputs import check_day
 
 KEY_DAYS = (0, 1, 3, 7, 14, 30, 60, 90, 180)
 QUANTILES = (0.05, 0.5, 0.95)
@@ -46,29 +46,21 @@ def _stats(values: np.ndarray) -> dict[str, float]:
             "p95": float(q[2])}
 
 
-def _check_day(day: int, horizon: int) -> int:
-    if day > horizon:
-        raise ScenarioError("--day", f"= {day}: beyond the horizon "
-                                     f"(valid range: 0 <= day <= {horizon})")
-    if day < 0:
-        raise ScenarioError("--day", f"= {day}: negative (valid range: 0 <= day <= {horizon})")
-    return int(day)
-
-
 def _drivers(ds: xr.Dataset, day: int) -> list[tuple[str, float, float]]:
     d = analysis.drivers(ds, age=day).isel(parameter=slice(0, TOP_DRIVERS))
     return [(str(k), float(s), float(p)) for k, s, p in
             zip(d.parameter.values, d.spearman.values, d.partial_rank.values)]
 
 
-def summarize(ds: xr.Dataset, day: int = 7, target: float = 1.0) -> Summary:
+def summarize(ds: xr.Dataset, day: int | None = None, target: float = 1.0) -> Summary:
     """Summary statistics over draws of a run dataset (saved or fresh).
 
     ``day`` [days] is the age at which break-even CPA and drivers are judged, ``target`` the
-    ROAS the break-even CPA must reach. A ``day`` beyond the horizon is a ``ScenarioError``.
+    ROAS the break-even CPA must reach; ``day=None`` is D7, or the horizon when shorter. A
+    ``day`` outside the run is a ``ScenarioError``.
     """
     horizon = int(ds.age.values[-1])
-    day = _check_day(day, horizon)
+    day = check_day(ds, day)
     roas = {}
     for key_day in KEY_DAYS:
         if key_day <= horizon:

@@ -7,14 +7,15 @@ import numpy as np
 
 from simcore.plan import compile_plan
 from simcore.scenario import packaged_scenarios
-from simcore.scenario.loading import apply_overrides, validate
+from simcore.scenario.loading import apply_overrides, split_uncertainty, validate
 from simcore.scenario.schema import RETENTION_TARGET_KEYS
 from simcore.simulate import simulate_draw
 
 
 def plan_for(name: str, *overrides: str, aggregate: bool | None = None,
              retention_params: bool = False, drop: tuple[str, ...] = ()):
-    """Plan of a packaged scenario with overrides; ``drop`` removes dotted keys first, and
+    """Plan of a packaged scenario (uncertain fields at their medians) with overrides;
+    ``drop`` removes dotted keys first, and
     ``retention_params`` drops the retention targets so overrides can give alpha/beta/c."""
     data = tomllib.loads(packaged_scenarios()[name].read_text())
     if retention_params:
@@ -22,7 +23,9 @@ def plan_for(name: str, *overrides: str, aggregate: bool | None = None,
     for key in drop:
         section, name_ = key.split(".")
         data[section].pop(name_, None)
-    plan = compile_plan(validate(apply_overrides(data, overrides, name), name))
+    data.pop("correlations", None)  # medians only: correlations play no part
+    data, _ = split_uncertainty(apply_overrides(data, overrides, name))
+    plan = compile_plan(validate(data, name))
     if aggregate is not None:
         plan = dataclasses.replace(plan, aggregate=aggregate)
     return plan

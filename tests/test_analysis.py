@@ -349,7 +349,8 @@ def test_summary_has_break_even_profit_and_drivers():
 def test_summary_day_beyond_horizon_is_a_scenario_error(curves):
     with pytest.raises(ScenarioError) as err:
         summarize(curves, day=5)
-    assert str(err.value) == "--day: = 5: beyond the horizon (valid range: 0 <= day <= 4)"
+    assert str(err.value) == ("--day: = 5: not an age of the run (valid range: 0 <= day <= 4, "
+                              "the horizon)")
 
 
 # --- a real (small) run, fresh and read back from disk ----------------------------------------
@@ -395,3 +396,23 @@ def test_real_run_fresh_and_from_disk(real_run, tmp_path):
     back = read_run(write_dataset(real_run, tmp_path / "run.nc"))
     _check_against_dataset(back)
     assert format_summary(summarize(back)) == format_summary(summarize(real_run))
+
+
+@pytest.mark.parametrize("probability", [0.5, 0.8])
+def test_break_even_cpa_is_confirmed_by_resimulating_at_that_cpa(probability):
+    """Run, read the break-even CPA for P(ROAS D7 >= 1) = p, re-run bidding exactly that CPA:
+    the share of draws reaching ROAS 1 at D7 is p within 5 binomial standard errors (both the
+    estimate and the check carry sampling error, hence the variance of two proportions)."""
+    from simcore.scenario import load_scenario
+    from simcore.simulate import run
+
+    draws = 300
+    base = load_scenario("reborn_emperor_us").fixed().with_overrides(
+        f"simulation.draws={draws}", "campaign.days=1", "campaign.daily_budget_usd=300",
+        "simulation.horizon_days=7", "campaign.daily_cost_volatility=0",
+        "campaign.saturation_budget_usd=1e9")
+    cpa = A.break_even_cpa(run(base), age=7, target=1.0, probability=probability)
+    check = run(base.with_overrides(f"campaign.target_cpa_usd={cpa!r}", "simulation.seed=99"))
+    share = float((check.roas.sel(age=7) >= 1.0).mean())
+    se = math.sqrt(2 * probability * (1 - probability) / draws)
+    assert abs(share - probability) <= 5 * se, (cpa, share, probability, se)

@@ -106,10 +106,11 @@ def test_central_value_is_the_median():
 
 def test_copula_reaches_requested_rank_correlations():
     u = Uncertainty(
-        uncertain('ads.ecpm_rewarded_usd={dist="lognormal", median=12.0, p90=20.0}',
-                  'ads.ecpm_interstitial_usd={dist="triangular", low=5.0, mode=9.0, high=15.0}',
-                  'retention.daily_play_probability={dist="beta", mean=0.8, sd=0.05}',
-                  ).parameters,
+        load_scenario("reborn_emperor_us").fixed().with_overrides(
+            'ads.ecpm_rewarded_usd={dist="lognormal", median=12.0, p90=20.0}',
+            'ads.ecpm_interstitial_usd={dist="triangular", low=5.0, mode=9.0, high=15.0}',
+            'retention.daily_play_probability={dist="beta", mean=0.8, sd=0.05}',
+        ).uncertainty.parameters,
         (Correlation(("ads.ecpm_rewarded_usd", "ads.ecpm_interstitial_usd"), 0.7),
          Correlation(("ads.ecpm_rewarded_usd", "retention.daily_play_probability"), -0.4)))
     x = u.sample(3, np.arange(N))
@@ -122,10 +123,8 @@ def test_copula_reaches_requested_rank_correlations():
 
 
 def test_invalid_correlation_matrix_is_refused():
-    base = uncertain('ads.ecpm_rewarded_usd={dist="uniform", low=8.0, high=20.0}',
-                     'ads.ecpm_interstitial_usd={dist="uniform", low=4.0, high=12.0}',
-                     'ads.developer_share={dist="uniform", low=0.5, high=0.8}')
-    a, b, c = base.keys
+    base = uncertain()
+    a, b, c = "ads.ecpm_rewarded_usd", "ads.ecpm_interstitial_usd", "ads.developer_share"
     bad = Uncertainty(base.parameters, (Correlation((a, b), 0.9), Correlation((a, c), 0.9),
                                         Correlation((b, c), -0.9)))
     with pytest.raises(ScenarioError, match="positive definite"):
@@ -157,6 +156,15 @@ def test_dataset_records_sampled_values_along_draw():
     assert "uncertainty" in loaded.resolved_json
 
 
+def test_fixing_an_uncertain_field_drops_its_correlations():
+    loaded = load_scenario("reborn_emperor_us", ["ads.ecpm_rewarded_usd=15.0"])
+    assert "ads.ecpm_rewarded_usd" not in loaded.uncertainty.keys
+    assert all("ads.ecpm_rewarded_usd" not in c.between for c in loaded.uncertainty.correlations)
+    fixed = load_scenario("reborn_emperor_us").fixed()
+    assert not fixed.uncertainty.parameters and not fixed.uncertainty.correlations
+    assert fixed.scenario.ads.ecpm_rewarded_usd == pytest.approx(18.0, rel=1e-12)
+
+
 # --- spread across draws: sampling noise, then parameter uncertainty --------------------------
 
 # An IAA scenario with rewarded ads only, no CPA movement: ROAS(D7) = ecpm * R, where R is the
@@ -166,7 +174,8 @@ SPREAD = ["simulation.horizon_days=7", "campaign.days=1", "campaign.daily_cost_v
 
 
 def roas_d7(budget: float, draws: int, *extra: str) -> tuple[np.ndarray, object]:
-    loaded = load_scenario("reborn_emperor_us", SPREAD + [
+    """ROAS at D7 by draw, every assumption fixed at its median except those in ``extra``."""
+    loaded = load_scenario("reborn_emperor_us").fixed().with_overrides(*SPREAD, *[
         f"campaign.daily_budget_usd={budget}", f"simulation.draws={draws}", *extra])
     ds = run(loaded)
     return ds.roas.sel(age=7).values, ds
@@ -192,7 +201,7 @@ def test_fixed_parameters_spread_is_sampling_noise_shrinking_with_users():
 def test_uncertain_ecpm_adds_variance_as_the_decomposition_says():
     """ROAS = e * R with e independent of R: Var = Var(e) E[R]^2 + E[e^2] Var(R)."""
     fixed, ds = roas_d7(1000.0, 400)
-    r = fixed / load_scenario("reborn_emperor_us").scenario.ads.ecpm_rewarded_usd
+    r = fixed / load_scenario("reborn_emperor_us").scenario.ads.ecpm_rewarded_usd  # median
     low, high = 6.0, 30.0
     mixed, mds = roas_d7(1000.0, 400,
                          f'ads.ecpm_rewarded_usd={{dist="uniform", low={low}, high={high}}}')

@@ -54,6 +54,32 @@ class LoadedScenario:
             doc["uncertainty"] = self.uncertainty.to_json()
         return json.dumps(doc, sort_keys=True)
 
+    def fixed(self) -> "LoadedScenario":
+        """This scenario with every uncertain field fixed at its median (no uncertainty)."""
+        return self.with_overrides(*(f"{d.key}={d.median()!r}"
+                                     for d in self.uncertainty.parameters))
+
+    def scaled(self, key: str, factor: float) -> "LoadedScenario":
+        """This scenario with field ``key`` multiplied by ``factor`` (for what-if studies).
+
+        A number is multiplied; a distribution becomes that of ``factor`` times the value
+        (every argument in the field's unit is scaled; a beta cannot be scaled).
+        """
+        dist = next((d for d in self.uncertainty.parameters if d.key == key), None)
+        if dist is None:
+            section, _, name = key.partition(".")
+            value = getattr(getattr(self.scenario, section, None), name, None)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ScenarioError(key, "not a numeric field of this scenario", self.source)
+            return self.with_overrides(f"{key}={value * factor!r}")
+        if dist.kind == "beta":
+            raise ScenarioError(key, "a beta distribution cannot be scaled; give new mean and "
+                                "sd with with_overrides()", self.source)
+        args = {k: ([x * factor for x in v] if k == "values" else v)
+                if k in ("values", "weights") else v * factor for k, v in dist.args.items()}
+        table = ", ".join(f"{k} = {v!r}" for k, v in {"dist": dist.kind, **args}.items())
+        return self.with_overrides(f"{key}={{ {table} }}".replace("'", '"'))
+
     def with_overrides(self, *overrides: str) -> "LoadedScenario":
         """This scenario with more ``dotted.key=value`` overrides (validated the same way)."""
         return load_text(self.text, self.source_file, self.overrides + tuple(overrides))
@@ -147,7 +173,8 @@ def load_text(text: str, source: str, overrides: tuple[str, ...] = ()) -> Loaded
         source = f"{source} (with --set {' '.join(overrides)})"
         data = apply_overrides(data, overrides, source)
     try:
-        data, uncertainty = split_uncertainty(data)
+        data, uncertainty = split_uncertainty(data, {o.partition("=")[0].strip()
+                                                     for o in overrides})
     except ScenarioError as exc:
         raise exc.with_source(source) from None
     return LoadedScenario(validate(data, source), source, text, tuple(overrides), uncertainty,
@@ -160,11 +187,12 @@ def scenario_from_text(text: str, source: str = "<text>",
     return load_text(text, source, tuple(overrides))
 
 
-def split_uncertainty(data: dict) -> tuple[dict, Uncertainty]:
+def split_uncertainty(data: dict, overridden: set[str] = frozenset()) -> tuple[dict, Uncertainty]:
     """Take the distribution tables and ``[[correlations]]`` out of a parsed scenario.
 
     Returns the data with each distribution replaced by its median, and the ``Uncertainty``.
-    Tables in unknown sections or keys are left for the schema to report.
+    Tables in unknown sections or keys are left for the schema to report. Correlations of a
+    field that an override (``overridden`` keys) set to a number are dropped with it.
     """
     data = copy.deepcopy(data)
     correlations = data.pop("correlations", [])
@@ -189,8 +217,12 @@ def split_uncertainty(data: dict) -> tuple[dict, Uncertainty]:
             dist = parse_distribution(key, value, kind is int, _bounds(info), unit)
             dists.append(dist)
             section[name] = dist.median()
-    uncertainty = Uncertainty(tuple(dists),
-                              parse_correlations(correlations, [d.key for d in dists]))
+    keys = [d.key for d in dists]
+    if isinstance(correlations, list):
+        correlations = [c for c in correlations if not (
+            isinstance(c, dict) and isinstance(c.get("between"), list)
+            and any(k in overridden and k not in keys for k in c["between"]))]
+    uncertainty = Uncertainty(tuple(dists), parse_correlations(correlations, keys))
     check_matrix(uncertainty)
     return data, uncertainty
 

@@ -1,0 +1,86 @@
+"""Arguments shared by the commands that read a run: the day and target ROAS they judge at,
+and output files (checked before any work, written atomically so no partial file is left)."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from simcore.errors import ScenarioError
+
+DEFAULT_DAY = 7             # age [days] at which ROAS is judged unless told otherwise
+
+
+def horizon(ds) -> int:
+    """Last age of a run [days]."""
+    return int(ds.age.values[-1])
+
+
+def check_day(ds, day: int | None, key: str = "--day") -> int:
+    """``day`` as an age within the run [days]; None = D7, or the horizon when shorter."""
+    h = horizon(ds)
+    if day is None:
+        return min(DEFAULT_DAY, h)
+    if isinstance(day, bool) or not isinstance(day, int) and not hasattr(day, "__index__") \
+            or not 0 <= day <= h:
+        raise ScenarioError(key, f"= {day!r}: not an age of the run (valid range: "
+                            f"0 <= day <= {h}, the horizon)")
+    return int(day)
+
+
+def check_target(target: float | None, key: str = "--target") -> float:
+    """``target`` as a finite ROAS > 0; None = 1.0 (break-even)."""
+    if target is None:
+        return 1.0
+    try:
+        value = float(target)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ScenarioError(key, f"= {target!r}: the target ROAS must be a number > 0 "
+                            "(1.0 = break-even)")
+    return value
+
+
+def check_output(path, formats: tuple[str, ...], key: str = "--output") -> Path:
+    """``path`` as a file name with one of ``formats`` in an existing, writable folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise ScenarioError(key, f"= {str(path)!r}: is a folder; give a file name "
+                            f"*{formats[0]}")
+    if path.suffix.lower() not in formats:
+        raise ScenarioError(key, f"= {str(path)!r}: use {' or '.join(formats)}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ScenarioError(key, f"= {str(path)!r}: folder {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ScenarioError(key, f"= {str(path)!r}: folder {str(parent)!r} is not writable")
+    return path
+
+
+def write_atomic(path, write: Callable[[str], None] | bytes) -> Path:
+    """Write ``path`` through a temporary file in the same folder, then rename it.
+
+    ``write`` is the bytes to write, or a function that writes the file named by its argument.
+    On any failure the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                               dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if isinstance(write, bytes):
+                f.write(write)
+        if not isinstance(write, bytes):
+            write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp's 0600 would surprise whoever reads the file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,265 @@
+"""Figures of a run dataset: ROAS fan, payback CDF, ROAS histogram, drivers tornado, LTV.
+
+Every function draws on a ``matplotlib.figure.Figure`` (Agg canvas, no pyplot, no global
+state), takes an optional ``ax`` to draw into, and returns the figure. The numbers come from
+``simcore.analysis``; nothing is re-simulated. ``save(fig, path)`` writes ``.png`` or ``.svg``.
+
+    from simcore import plots
+    fig = plots.fan(ds, target=1.0)
+    plots.save(fig, "fan.png")
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+from simcore import analysis
+from simcore.errors import ScenarioError
+from simcore.outputs import check_day, check_target, horizon, write_atomic
+
+DPI = 100                       # pixels per inch of saved PNGs
+FIGSIZE = (8.0, 4.5)            # inches: 800 x 450 px at DPI
+FORMATS = (".png", ".svg")
+# SVG text stays text (searchable, smaller); fixed hash salt: the same figure, the same file.
+_SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "simcore"}
+_BAND = "C0"
+_MEDIAN = "C0"
+_MARK = "C3"
+
+
+# --- figure plumbing ---------------------------------------------------------------------------
+
+def new_figure(figsize=FIGSIZE) -> Figure:
+    """A figure on an Agg canvas (works headless; touches no global backend)."""
+    fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _axes(ax, figsize=FIGSIZE):
+    if ax is None:
+        fig = new_figure(figsize)
+        return fig, fig.add_subplot()
+    try:
+        fig = ax.get_figure(root=True)          # matplotlib >= 3.10 (subfigures)
+    except TypeError:
+        fig = ax.figure
+    return fig, ax
+
+
+def _title(ds, what: str) -> str:
+    name = str(ds.attrs.get("title", "")).strip()
+    return f"{name}: {what}" if name else what
+
+
+def _q(da, q: float) -> np.ndarray:
+    return da.sel(quantile=q, method="nearest").values
+
+
+def _bands(ax, age, q, label_unit: str) -> None:
+    ax.fill_between(age, _q(q, 0.05), _q(q, 0.95), color=_BAND, alpha=0.18, linewidth=0,
+                    label="p5-p95 of draws")
+    ax.fill_between(age, _q(q, 0.25), _q(q, 0.75), color=_BAND, alpha=0.38, linewidth=0,
+                    label="p25-p75 of draws")
+    ax.plot(age, _q(q, 0.5), color=_MEDIAN, linewidth=2, label=f"median {label_unit}")
+
+
+def median_payback_day(ds, target: float = 1.0) -> float | None:
+    """Median over draws of the payback day [days]; None when most draws never pay back."""
+    days = analysis.payback_days(ds, target=target).values.astype(float)
+    days = np.where(np.isnan(days), np.inf, days)
+    median = float(np.quantile(days, 0.5, method="inverted_cdf"))
+    return median if math.isfinite(median) else None
+
+
+# --- the five figures --------------------------------------------------------------------------
+
+def fan(ds, ax=None, target: float = 1.0) -> Figure:
+    """ROAS by age: p5-p95 and p25-p75 bands over draws, the median, the break-even line at
+    ``target`` and a marker at the median payback day."""
+    target = check_target(target, "target")
+    fig, ax = _axes(ax)
+    age = ds.age.values
+    _bands(ax, age, analysis.roas_quantiles(ds), "ROAS")
+    ax.axhline(target, color="k", linestyle="--", linewidth=1,
+               label=f"break-even (ROAS = {target:g})")
+    day = median_payback_day(ds, target)
+    if day is not None:
+        ax.axvline(day, color=_MARK, linestyle=":", linewidth=1.5,
+                   label=f"median payback D{day:.0f}")
+        ax.annotate(f"median payback D{day:.0f}", xy=(day, 0.03),
+                    xycoords=("data", "axes fraction"), xytext=(4, 0),
+                    textcoords="offset points", ha="left", va="bottom", color=_MARK)
+    else:
+        ax.annotate(f"median draw does not pay back by D{horizon(ds)}", xy=(0.98, 0.03),
+                    xycoords="axes fraction", ha="right", va="bottom", color=_MARK)
+    ax.set_xlim(age[0], age[-1])
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("age [days]")
+    ax.set_ylabel("ROAS")
+    ax.set_title(_title(ds, f"ROAS by age ({ds.sizes['draw']} draws)"))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def payback(ds, ax=None, target: float = 1.0) -> Figure:
+    """Share of draws paid back (ROAS >= ``target``) by each age, and the share that never
+    pays back within the horizon."""
+    target = check_target(target, "target")
+    fig, ax = _axes(ax)
+    age = ds.age.values
+    cdf = analysis.payback_cdf(ds, target=target).values
+    never = float(analysis.never_pays_back(ds, target=target))
+    ax.step(age, cdf, where="post", color=_MEDIAN, linewidth=2,
+            label=f"paid back by age (ROAS >= {target:g})")
+    ax.axhline(1.0 - never, color=_MARK, linestyle=":", linewidth=1.5,
+               label=f"never paid back by D{horizon(ds)}: {never:.0%} of draws")
+    ax.set_xlim(age[0], age[-1])
+    ax.set_ylim(0, 1.05)
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    ax.set_xlabel("age [days]")
+    ax.set_ylabel("share of draws paid back")
+    ax.set_title(_title(ds, "payback day (CDF over draws)"))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def histogram(ds, day: int = 7, ax=None, target: float = 1.0) -> Figure:
+    """ROAS at age ``day`` across draws, with the target line and P(ROAS >= target)."""
+    day = check_day(ds, day, "day")
+    target = check_target(target, "target")
+    fig, ax = _axes(ax)
+    values = ds.roas.sel(age=day).values.astype(float)
+    values = values[np.isfinite(values)]
+    prob = float(analysis.prob_roas_at_least(ds, target=target).sel(age=day))
+    edges = np.histogram_bin_edges(values, bins="auto") if values.size else 10
+    if not np.isscalar(edges) and len(edges) > 61:
+        edges = 60
+    ax.hist(values, bins=edges, color=_BAND, alpha=0.8, edgecolor="white",
+            label=f"ROAS at D{day} ({values.size} draws)")
+    ax.axvline(target, color="k", linestyle="--", linewidth=1,
+               label=f"target {target:g}: P(ROAS >= {target:g}) = {prob:.0%}")
+    if values.size:
+        median = float(np.median(values))
+        ax.axvline(median, color=_MARK, linestyle=":", linewidth=1.5,
+                   label=f"median {median:.3f}")
+    ax.set_xlabel(f"ROAS at D{day}")
+    ax.set_ylabel("draws")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(_title(ds, f"ROAS at D{day}, P(ROAS >= {target:g}) = {prob:.0%}"))
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+NO_PARAMETERS = "no uncertain parameters in this scenario"
+
+
+def tornado(ds, day: int = 7, ax=None) -> Figure:
+    """Rank correlation of each uncertain parameter with ROAS at age ``day``: Spearman (bars)
+    and partial rank correlation (markers), strongest driver on top."""
+    day = check_day(ds, day, "day")
+    drivers = analysis.drivers(ds, age=day)
+    keys = [str(k) for k in drivers["parameter"].values]
+    height = max(FIGSIZE[1], 1.6 + 0.4 * len(keys))
+    fig, ax = _axes(ax, (FIGSIZE[0], height))
+    title = _title(ds, f"drivers of ROAS at D{day}")
+    if not keys:
+        ax.text(0.5, 0.5, NO_PARAMETERS, transform=ax.transAxes, ha="center", va="center",
+                fontsize="large", color="0.3")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(title)
+        return fig
+    y = np.arange(len(keys))
+    spearman = np.nan_to_num(drivers["spearman"].values.astype(float))
+    partial = drivers["partial_rank"].values.astype(float)
+    colours = np.where(spearman >= 0, "C0", "C3")
+    ax.barh(y, spearman, height=0.6, color=colours, alpha=0.8, label="Spearman correlation")
+    ok = np.isfinite(partial)
+    ax.scatter(partial[ok], y[ok], marker="D", color="k", zorder=3, s=28,
+               label="partial rank correlation")
+    ax.axvline(0, color="k", linewidth=0.8)
+    ax.set_yticks(y, keys)
+    ax.set_ylim(len(keys) - 0.5, -0.5)          # strongest on top
+    ax.set_xlim(-1.05, 1.05)
+    ax.set_xlabel(f"rank correlation with ROAS at D{day}")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def ltv(ds, ax=None) -> Figure:
+    """LTV per activation [USD] by age: quantile bands over draws, the median, and the median
+    realised CPA (LTV above it = paid back)."""
+    fig, ax = _axes(ax)
+    age = ds.age.values
+    _bands(ax, age, analysis.ltv_quantiles(ds), "LTV")
+    cpa = ds.cpa.values.astype(float)
+    cpa = cpa[np.isfinite(cpa)]
+    if cpa.size:
+        median_cpa = float(np.median(cpa))
+        ax.axhline(median_cpa, color="k", linestyle="--", linewidth=1,
+                   label=f"median CPA {median_cpa:.3f} USD")
+    ax.set_xlim(age[0], age[-1])
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("age [days]")
+    ax.set_ylabel("USD per activation")
+    ax.set_title(_title(ds, "LTV per activation [USD]"))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize="small")
+    return fig
+
+
+KINDS = {"fan": fan, "payback": payback, "hist": histogram, "tornado": tornado, "ltv": ltv}
+
+
+def plot(ds, kind: str, day: int = 7, target: float = 1.0) -> Figure:
+    """The figure ``kind`` (a key of ``KINDS``), given the day and target it uses."""
+    if kind not in KINDS:
+        raise ScenarioError("--kind", f"= {kind!r}: use one of {', '.join(KINDS)}")
+    if kind == "fan":
+        return fan(ds, target=target)
+    if kind == "payback":
+        return payback(ds, target=target)
+    if kind == "hist":
+        return histogram(ds, day=day, target=target)
+    if kind == "tornado":
+        return tornado(ds, day=day)
+    return ltv(ds)
+
+
+# --- output ------------------------------------------------------------------------------------
+
+def to_bytes(fig: Figure, fmt: str = "png") -> bytes:
+    """The figure encoded as PNG (at ``DPI``) or SVG (text kept as text)."""
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"format {fmt!r}: use png or svg")
+    buf = io.BytesIO()
+    if fmt == "svg":
+        with matplotlib.rc_context(_SVG_RC):
+            fig.savefig(buf, format="svg", dpi=DPI, metadata={"Date": None})
+    else:
+        fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def save(fig: Figure, path) -> Path:
+    """Write ``fig`` to ``path`` (.png at ``DPI`` or .svg, by suffix), atomically."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ScenarioError("-o", f"= {str(path)!r}: use .png or .svg")
+    return write_atomic(path, to_bytes(fig, suffix))

@@ -1,0 +1,245 @@
+"""One self-contained HTML page about a run: facts, summary tables, the five figures, and the
+scenario with its uncertain assumptions.
+
+The page needs nothing outside itself (no scripts, style sheets or fonts from the network;
+figures are embedded as base64 PNG), so it can be mailed or archived beside the dataset.
+
+    from simcore.report import write_report
+    write_report(ds, "report.html", day=7, target=1.0)
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from pathlib import Path
+
+import numpy as np
+
+from simcore import __version__, analysis, plots
+from simcore.outputs import check_day, check_output, check_target, write_atomic
+from simcore.summary import Summary, summarize
+
+FORMATS = (".html", ".htm")
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
+       max-width: 62rem; margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.4; }
+h1 { margin-bottom: 0.2rem; }
+h2 { margin-top: 2rem; border-bottom: 1px solid #ccc; padding-bottom: 0.2rem; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-variant-numeric: tabular-nums; }
+caption { text-align: left; font-weight: 600; padding-bottom: 0.3rem; }
+th, td { padding: 0.2rem 0.8rem; border-bottom: 1px solid #e2e2e2; text-align: right; }
+th { background: #f3f5f8; }
+th:first-child, td:first-child { text-align: left; }
+table.facts td, table.facts th { text-align: left; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+pre { background: #f6f6f6; padding: 1rem; overflow-x: auto; font-size: 0.85rem; }
+figure { margin: 1.5rem 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 0.9rem; }
+footer { margin-top: 3rem; color: #777; font-size: 0.85rem; }
+"""
+
+
+# --- formatting --------------------------------------------------------------------------------
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _usd(v: float, digits: int = 3) -> str:
+    return f"{v:,.{digits}f}" if math.isfinite(v) else "n/a"
+
+
+def _ratio(v: float) -> str:
+    return f"{v:.3f}" if math.isfinite(v) else "n/a"
+
+
+def _share(v: float) -> str:
+    return f"{v:.0%}" if math.isfinite(v) else "n/a"
+
+
+def _corr(v: float) -> str:
+    return f"{v:+.2f}" if math.isfinite(v) else "n/a"
+
+
+def _day(v: float, horizon: int) -> str:
+    return f"D{int(v)}" if math.isfinite(v) else f"&gt;D{horizon}"
+
+
+def _value(v: float) -> str:
+    return f"{v:.4g}" if math.isfinite(v) else "n/a"
+
+
+def _table(headers, rows, caption: str | None = None, cls: str | None = None) -> str:
+    """An HTML table; ``headers`` and the cells of ``rows`` are already-escaped HTML."""
+    out = [f'<table class="{cls}">' if cls else "<table>"]
+    if caption:
+        out.append(f"<caption>{caption}</caption>")
+    if headers:
+        out.append("<thead><tr>" + "".join(f"<th>{h}</th>" for h in headers) + "</tr></thead>")
+    out.append("<tbody>")
+    for row in rows:
+        cells = [f"<th>{row[0]}</th>" if cls == "facts" else f"<td>{row[0]}</td>"]
+        cells += [f"<td>{c}</td>" for c in row[1:]]
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+def _facts(ds, s: Summary) -> str:
+    overrides = str(ds.attrs.get("scenario_overrides", "")).strip()
+    rows = [
+        ("scenario", _e(s.title)),
+        ("draws", f"{s.draws:,}"),
+        ("seed", _e(s.seed)),
+        ("scenario hash", f"<code>{_e(s.scenario_hash)}</code>"),
+        ("simcore version of the run", _e(ds.attrs.get("simcore_version", "unknown"))),
+        ("cohorts (campaign days)", f"{ds.sizes['cohort']}"),
+        ("horizon", f"D{s.horizon}"),
+        ("judged at", f"D{s.day}, target ROAS {s.target:g}"),
+    ]
+    if overrides:
+        rows.append(("overrides", "<br>".join(f"<code>{_e(o)}</code>"
+                                              for o in overrides.splitlines())))
+    return _table(None, rows, cls="facts")
+
+
+def _summary_tables(ds, s: Summary) -> str:
+    h = s.horizon
+    parts = [_table(
+        ("", "mean", "p5", "p50", "p95"),
+        [("spend per draw [USD]", _usd(s.spend_usd, 0), "", "", ""),
+         ("activations per draw [users]", f"{s.activations:,.0f}", "", "", ""),
+         ("realised CPA [USD]", *(_usd(s.cpa[k]) for k in ("mean", "p5", "p50", "p95")))],
+        caption="Spend and acquisition")]
+
+    extra = s.target != 1.0
+    headers = ["age", "mean", "p5", "p50", "p95", "P(ROAS &ge; 1)"]
+    if extra:
+        headers.append(f"P(ROAS &ge; {s.target:g})")
+        prob = analysis.prob_roas_at_least(ds, target=s.target)
+    rows = []
+    for d, r in s.roas.items():
+        row = [f"D{d}", *(_ratio(r[k]) for k in ("mean", "p5", "p50", "p95")),
+               f"{r['p_ge_1']:.2f}"]
+        if extra:
+            row.append(f"{float(prob.sel(age=d)):.2f}")
+        rows.append(row)
+    parts.append(_table(headers, rows, caption="ROAS by age (over draws)"))
+
+    parts.append(_table(
+        ("", "p5", "p50", "p95"),
+        [("payback day (ROAS &ge; 1)",
+          *(_day(s.payback[k], h) for k in ("p5", "p50", "p95")))],
+        caption=f"Payback: {_share(s.paid_back_share)} of draws pay back by D{h}"))
+
+    parts.append(_table(
+        ("required P(ROAS D%d &ge; %s)" % (s.day, _e(f"{s.target:g}")), "break-even CPA [USD]"),
+        [(f"{p:.0%}", _usd(cpa)) for p, cpa in s.break_even_cpa.items()],
+        caption=f"Break-even CPA: the highest CPA at which ROAS D{s.day} reaches "
+                f"{s.target:g} with the stated probability"))
+
+    p = s.profit
+    parts.append(_table(
+        ("mean [USD]", "p5 [USD]", "CVaR 5% [USD]", "P(loss)"),
+        [(_usd(p["mean"], 0), _usd(p["p5"], 0), _usd(p["cvar"], 0), _share(p["prob_loss"]))],
+        caption=f"Net profit through D{h} (net revenue - spend, per draw)"))
+
+    if s.drivers:
+        parts.append(_table(
+            ("parameter", "Spearman", "partial rank"),
+            [(f"<code>{_e(k)}</code>", _corr(sp), _corr(pr)) for k, sp, pr in s.drivers],
+            caption=f"Drivers of ROAS D{s.day} (rank correlation across draws)"))
+    else:
+        parts.append(f"<p>Drivers of ROAS D{s.day}: {_e(plots.NO_PARAMETERS)}.</p>")
+    return "\n".join(parts)
+
+
+def _figures(ds, day: int, target: float) -> str:
+    figures = [
+        (plots.fan(ds, target=target), "fan",
+         f"ROAS by age: p5-p95 and p25-p75 bands over draws, median, break-even at "
+         f"{target:g} and the median payback day."),
+        (plots.payback(ds, target=target), "payback",
+         f"Share of draws that have paid back (ROAS &ge; {target:g}) by each age."),
+        (plots.histogram(ds, day=day, target=target), "hist",
+         f"ROAS at D{day} across draws, with the target {target:g}."),
+        (plots.tornado(ds, day=day), "tornado",
+         f"Rank correlation of each uncertain parameter with ROAS at D{day}."),
+        (plots.ltv(ds), "ltv", "LTV per activation [USD] by age, with the median CPA."),
+    ]
+    out = []
+    for fig, kind, caption in figures:
+        data = base64.b64encode(plots.to_bytes(fig, "png")).decode("ascii")
+        alt = _e(fig.axes[0].get_title()) if fig.axes else kind
+        out.append(f'<figure id="fig-{kind}"><img alt="{alt}" '
+                   f'src="data:image/png;base64,{data}">'
+                   f"<figcaption>{caption}</figcaption></figure>")
+    return "\n".join(out)
+
+
+def _assumptions(ds) -> str:
+    keys = analysis.uncertain_parameters(ds)
+    if not keys:
+        return f"<p>{_e(plots.NO_PARAMETERS)}: every assumption is a fixed value.</p>"
+    rows = []
+    for key in keys:
+        var = ds[analysis.PARAM_PREFIX + key]
+        values = var.values.astype(float)
+        values = values[np.isfinite(values)]
+        q = np.quantile(values, (0.05, 0.5, 0.95)) if values.size else [math.nan] * 3
+        rows.append((f"<code>{_e(key)}</code>", _e(var.attrs.get("distribution", "")),
+                     _e(var.attrs.get("units", "")), *(_value(float(v)) for v in q)))
+    return _table(("parameter", "distribution", "units", "sampled p5", "p50", "p95"), rows,
+                  caption="Uncertain assumptions (sampled once per draw)")
+
+
+# --- public ------------------------------------------------------------------------------------
+
+def build_report(ds, day: int | None = None, target: float = 1.0) -> str:
+    """The HTML page of run dataset ``ds``; ``day`` [days] is the age at which the histogram,
+    break-even CPA and drivers are judged, ``target`` the ROAS to reach (1.0 = break-even)."""
+    day = check_day(ds, day, "day")
+    target = check_target(target, "target")
+    s = summarize(ds, day=day, target=target)
+    title = _e(s.title or "simcore run")
+    toml = str(ds.attrs.get("scenario_toml", ""))
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{title}: simcore report</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{title}</h1>",
+        f"<p>Monte Carlo run of {s.draws:,} draws; ROAS = cumulative net revenue / spend.</p>",
+        _facts(ds, s),
+        "<h2>Summary</h2>",
+        _summary_tables(ds, s),
+        "<h2>Figures</h2>",
+        _figures(ds, day, target),
+        "<h2>Uncertain assumptions</h2>",
+        _assumptions(ds),
+        "<h2>Scenario file</h2>",
+        f"<pre>{_e(toml)}</pre>" if toml else "<p>(not stored in the dataset)</p>",
+        f"<footer>Report written by simcore {_e(__version__)}.</footer>",
+        "</body>",
+        "</html>",
+        "",
+    ])
+
+
+def write_report(ds, path, day: int | None = None, target: float = 1.0) -> Path:
+    """Write ``build_report(ds, day, target)`` to ``path`` (.html) atomically: a temporary
+    file in the same folder, then a rename. A bad path is a one-line ``ScenarioError``."""
+    path = check_output(path, FORMATS, key="-o")
+    page = build_report(ds, day=day, target=target)
+    return write_atomic(path, page.encode("utf-8"))
