@@ -65,16 +65,17 @@ def _memo(key, make):
     return _FITS[key]
 
 
-def resolve_retention(ret: Retention) -> RetentionFit:
-    """The retention parameters in use: given directly, or fitted to the targets."""
-    return _memo(("retention", ret), lambda: _resolve_retention(ret))
+def resolve_retention(ret: Retention, start: RetentionFit | None = None) -> RetentionFit:
+    """The retention parameters in use: given directly, or fitted to the targets (``start``:
+    a fit to nearby targets to begin from, see ``fit_retention``)."""
+    return _memo(("retention", ret, start), lambda: _resolve_retention(ret, start))
 
 
-def _resolve_retention(ret: Retention) -> RetentionFit:
+def _resolve_retention(ret: Retention, start: RetentionFit | None) -> RetentionFit:
     targets = ret.targets()
     if targets:
         return fit_retention(ret.model, list(targets), list(targets.values()),
-                             ret.daily_play_probability)
+                             ret.daily_play_probability, start)
     c = ret.c if ret.model == "bdw" else 1.0
     return RetentionFit(ret.model, ret.alpha, ret.beta, c, ret.daily_play_probability)
 
@@ -87,9 +88,9 @@ def saturated_cost(base: float, budget: float, saturation_budget: float | None,
     return base * (1.0 + (budget / saturation_budget) ** shape)
 
 
-def compile_plan(s: Scenario) -> Plan:
-    """Map a validated scenario to a ``Plan``."""
-    ret = resolve_retention(s.retention)
+def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Plan:
+    """Map a validated scenario to a ``Plan`` (``retention_start``: see ``fit_retention``)."""
+    ret = resolve_retention(s.retention, retention_start)
     prm = np.zeros(K.N_PARAMS)
     prm[K.RET_ALPHA], prm[K.RET_BETA], prm[K.RET_C] = ret.alpha, ret.beta, ret.c
     prm[K.PLAY_PROB] = ret.play_probability
@@ -136,10 +137,11 @@ def compile_plan(s: Scenario) -> Plan:
                 Money(rewarded_usd, interstitial_usd, iap_net), ret, iap)
 
 
-def compile_loaded(loaded: LoadedScenario, scenario: Scenario | None = None) -> Plan:
+def compile_loaded(loaded: LoadedScenario, scenario: Scenario | None = None,
+                   retention_start: RetentionFit | None = None) -> Plan:
     """``compile_plan`` for a loaded file (or one draw's ``scenario`` of it): fitting errors
     name the file they came from."""
     try:
-        return compile_plan(loaded.scenario if scenario is None else scenario)
+        return compile_plan(loaded.scenario if scenario is None else scenario, retention_start)
     except ScenarioError as exc:
         raise exc.with_source(loaded.source) from None

@@ -61,11 +61,13 @@ class RetentionFit:
         return float(np.max(np.abs(np.subtract(self.fitted, self.targets)) / self.targets))
 
 
-def fit_retention(model: str, ages, targets, play_probability: float = 1.0) -> RetentionFit:
+def fit_retention(model: str, ages, targets, play_probability: float = 1.0,
+                  start: RetentionFit | None = None) -> RetentionFit:
     """Fit sbg or bdw parameters to active-share targets at ``ages`` [days].
 
     Least squares on the log of the active share (relative errors, so D90 = 0.5 % counts as
-    much as D1 = 30 %), from several starting points; deterministic.
+    much as D1 = 30 %), from several starting points; deterministic. ``start`` (a fit to
+    nearby targets, e.g. the scenario's medians) is tried first and kept when it converges.
     """
     ages = np.asarray(ages, dtype=float)
     targets = np.asarray(targets, dtype=float)
@@ -82,16 +84,32 @@ def fit_retention(model: str, ages, targets, play_probability: float = 1.0) -> R
         log_s = special.betaln(a, b + ages**c) - special.betaln(a, b)
         return log_s - log_targets
 
+    def jacobian(x):  # d log S(t) / d (log a, log b[, log c]), from digamma identities
+        a, b, c = unpack(x)
+        tc = ages**c
+        late = special.digamma(b + tc) - special.digamma(a + b + tc)
+        cols = [a * (special.digamma(a + b) - special.digamma(a + b + tc)),
+                b * (late - special.digamma(b) + special.digamma(a + b))]
+        if with_c:
+            cols.append(c * late * tc * np.log(ages))
+        return np.column_stack(cols)
+
     lo = np.log([1e-3, 1e-3, 0.05][: 2 + with_c])
     hi = np.log([1e4, 1e4, 5.0][: 2 + with_c])
+    starts = [np.log([a0, b0, c0][: 2 + with_c])
+              for a0, b0 in ((0.5, 1.0), (1.0, 5.0), (0.2, 0.5), (3.0, 10.0))
+              for c0 in ((0.5, 1.0) if with_c else (1.0,))]
+    if start is not None and start.model == model:
+        starts.insert(0, np.clip(np.log([start.alpha, start.beta, start.c][: 2 + with_c]),
+                                 lo, hi))
     best = None
-    for a0, b0 in ((0.5, 1.0), (1.0, 5.0), (0.2, 0.5), (3.0, 10.0)):
-        for c0 in ((0.5, 1.0) if with_c else (1.0,)):
-            x0 = np.log([a0, b0, c0][: 2 + with_c])
-            res = optimize.least_squares(residuals, x0, bounds=(lo, hi), xtol=1e-12,
-                                         ftol=1e-12, gtol=1e-12)
-            if best is None or res.cost < best.cost:
-                best = res
+    for i, x0 in enumerate(starts):
+        res = optimize.least_squares(residuals, x0, jac=jacobian, bounds=(lo, hi),
+                                     xtol=1e-12, ftol=1e-12, gtol=1e-12)
+        if best is None or res.cost < best.cost:
+            best = res
+        if i == 0 and start is not None and res.status > 0 and res.optimality < 1e-9:
+            break  # converged from a neighbouring fit: the same optimum, 8x faster
     a, b, c = unpack(best.x)
     fitted = play_probability * survival(ages, a, b, c)
     return RetentionFit(model, float(a), float(b), float(c), play_probability,

@@ -47,7 +47,10 @@ def draw_plans(loaded: LoadedScenario, point: int = 0) -> tuple[list[Plan], dict
     draw fails fast (fits are memoised: draws share the sections they do not vary).
     """
     scenarios, values = loaded.draw_scenarios(point)
-    return [compile_loaded(loaded, s) for s in scenarios], values
+    if not values:
+        return [compile_loaded(loaded)] * len(scenarios), values
+    central = compile_loaded(loaded).retention  # each draw's fit starts from the medians'
+    return [compile_loaded(loaded, s, central) for s in scenarios], values
 
 
 def run(loaded: LoadedScenario, progress: Callable[[int], None] | None = None) -> xr.Dataset:
