@@ -312,3 +312,48 @@ def drivers(ds: xr.Dataset, age: int = 7) -> xr.Dataset:
         coords={"parameter": ("parameter", np.array(keys, dtype=object)[order].astype(str)
                               if keys else np.array([], dtype=str))},
         attrs={"age": int(age)})
+
+
+def calendar(ds: xr.Dataset) -> xr.Dataset:
+    """The run by calendar day (cohort + age), as a UA manager's daily report sees it.
+
+    Returns dims (draw, day), day = 0 .. campaign days - 1 + horizon [days since launch]:
+    ``spend`` [USD], ``activations`` [users], ``dau`` (active users, all cohorts) [users],
+    ``revenue`` (net, all cohorts) [USD], ``cumulative_roas`` (net revenue to date / spend
+    to date) and ``cumulative_profit`` (net revenue to date - spend to date) [USD]. Each total
+    over days equals the cohort view's total: this is the same data re-indexed.
+    """
+    n_cohorts, n_ages = ds.sizes["cohort"], ds.sizes["age"]
+    n_days = n_cohorts + n_ages - 1
+
+    def by_day(cohort_age: xr.DataArray) -> np.ndarray:
+        values = cohort_age.transpose("draw", "cohort", "age").values
+        out = np.zeros((values.shape[0], n_days))
+        for c in range(n_cohorts):
+            out[:, c:c + n_ages] += values[:, c]
+        return out
+
+    def campaign_days(per_cohort: xr.DataArray) -> np.ndarray:
+        out = np.zeros((ds.sizes["draw"], n_days))
+        out[:, :n_cohorts] = per_cohort.transpose("draw", "cohort").values
+        return out
+
+    spend = campaign_days(ds.spend)
+    revenue = by_day(ds.revenue_iaa + ds.revenue_iap)
+    cum_spend, cum_revenue = np.cumsum(spend, axis=1), np.cumsum(revenue, axis=1)
+    dims = ("draw", "day")
+    return xr.Dataset(
+        {"spend": (dims, spend, {"units": "USD", "long_name": "spend on the day"}),
+         "activations": (dims, campaign_days(ds.activations),
+                         {"units": "users", "long_name": "users activated on the day"}),
+         "dau": (dims, by_day(ds.active_users),
+                 {"units": "users", "long_name": "daily active users, all cohorts"}),
+         "revenue": (dims, revenue, {"units": "USD", "long_name": "net revenue on the day"}),
+         "cumulative_roas": (dims, cum_revenue / cum_spend, {
+             "units": "1", "long_name": "net revenue to date / spend to date (blended)"}),
+         "cumulative_profit": (dims, cum_revenue - cum_spend, {
+             "units": "USD", "long_name": "net revenue to date - spend to date"})},
+        coords={"draw": ds.draw.values,
+                "day": ("day", np.arange(n_days), {"units": "days",
+                                                   "long_name": "days since launch"})},
+        attrs={"title": ds.attrs.get("title", "")})

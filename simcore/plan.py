@@ -19,9 +19,9 @@ class Acquisition:
     """Campaign numbers per calendar day: cost model and funnel (CPM bidding)."""
 
     days: int
-    daily_budget_usd: float
+    budgets_usd: np.ndarray      # spend on each campaign day [USD/day], from the schedule
     bidding: str                 # "target_cpa" or "cpm"
-    unit_cost_usd: float         # CPA (target_cpa) or CPM, after budget saturation [USD]
+    unit_costs_usd: np.ndarray   # CPA (target_cpa) or CPM on each day, after saturation [USD]
     funnel_rate: float           # activations per impression (cpm); 1.0 for target_cpa
     cost_volatility: float       # log-sd of the day-to-day unit cost
 
@@ -80,12 +80,11 @@ def _resolve_retention(ret: Retention, start: RetentionFit | None) -> RetentionF
     return RetentionFit(ret.model, ret.alpha, ret.beta, c, ret.daily_play_probability)
 
 
-def saturated_cost(base: float, budget: float, saturation_budget: float | None,
-                   shape: float) -> float:
-    """Unit cost at a daily budget: base * (1 + (budget / saturation_budget) ** shape)."""
+def saturated_cost(base: float, budget, saturation_budget: float | None, shape: float):
+    """Unit cost [USD] at daily budget(s) [USD/day]: base * (1 + (budget / saturation) ** shape)."""
     if saturation_budget is None:
-        return base
-    return base * (1.0 + (budget / saturation_budget) ** shape)
+        return base + 0.0 * np.asarray(budget, dtype=float)
+    return base * (1.0 + (np.asarray(budget, dtype=float) / saturation_budget) ** shape)
 
 
 def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Plan:
@@ -121,9 +120,9 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
         base, funnel = c.target_cpa_usd, 1.0
     else:
         base, funnel = c.cpm_usd, c.anchor_ctr * c.load_success * c.first_play
-    acq = Acquisition(c.days, c.daily_budget_usd, c.bidding,
-                      saturated_cost(base, c.daily_budget_usd, c.saturation_budget_usd,
-                                     c.saturation_shape),
+    budgets = np.asarray(c.budgets(), dtype=float)
+    acq = Acquisition(c.days, budgets, c.bidding,
+                      saturated_cost(base, budgets, c.saturation_budget_usd, c.saturation_shape),
                       funnel, c.daily_cost_volatility)
     horizon = s.simulation.horizon_days
     played_days = np.arange(horizon + 2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simcore.acquisition import expected_activations_per_day
+from simcore.acquisition import expected_activations
 from simcore.plan import Plan
 from simcore.scenario import LoadedScenario
 
@@ -35,8 +35,10 @@ def format_resolved(loaded: LoadedScenario, plan: Plan) -> str:
     a = plan.acquisition
     cost = "CPA" if a.bidding == "target_cpa" else "CPM"
     lines += ["", "[resolved.acquisition]",
-              f"  unit cost at this budget: {cost} {a.unit_cost_usd:.4g} USD",
-              f"  expected activations per day: {expected_activations_per_day(a):,.0f}"]
+              f"  spend: {a.budgets_usd.sum():,.0f} USD over {a.days} days "
+              f"({_range(a.budgets_usd, ',.0f')} USD/day)",
+              f"  unit cost at these budgets: {cost} {_range(a.unit_costs_usd, '.4g')} USD",
+              f"  expected activations per day: {_range(expected_activations(a), ',.0f')}"]
     if plan.iap is not None:
         i = plan.iap
         lines += ["", "[resolved.iap]",
@@ -63,3 +65,9 @@ def _uncertainty_lines(loaded: LoadedScenario) -> list[str]:
     for c in u.correlations:
         lines.append(f"  spearman({c.between[0]}, {c.between[1]}) = {c.spearman:g}")
     return lines
+
+
+def _range(values, fmt: str) -> str:
+    """'5' or '2 ... 5' for per-day values."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    return format(lo, fmt) if lo == hi else f"{format(lo, fmt)} ... {format(hi, fmt)}"

@@ -416,3 +416,26 @@ def test_break_even_cpa_is_confirmed_by_resimulating_at_that_cpa(probability):
     share = float((check.roas.sel(age=7) >= 1.0).mean())
     se = math.sqrt(2 * probability * (1 - probability) / draws)
     assert abs(share - probability) <= 5 * se, (cpa, share, probability, se)
+
+
+def test_calendar_view_is_the_cohort_view_reindexed():
+    from simcore.scenario import load_scenario
+    from simcore.simulate import run
+
+    ds = run(load_scenario("reborn_emperor_us", [
+        "simulation.draws=3", "campaign.days=4", "campaign.daily_budget_usd=300",
+        "simulation.horizon_days=10"]))
+    cal = A.calendar(ds)
+    assert dict(cal.sizes) == {"draw": 3, "day": 4 + 10}
+    revenue = ds.revenue_iaa + ds.revenue_iap
+    np.testing.assert_allclose(cal.revenue.sum("day"), revenue.sum(("cohort", "age")))
+    np.testing.assert_allclose(cal.dau.sum("day"), ds.active_users.sum(("cohort", "age")))
+    np.testing.assert_array_equal(cal.spend.sum("day"), ds.spend.sum("cohort"))
+    # day t holds cohort c at age t - c
+    t = 5
+    expected = sum(ds.active_users.isel(cohort=c).sel(age=t - c) for c in range(4))
+    np.testing.assert_allclose(cal.dau.sel(day=t), expected)
+    # once every cohort has reached the horizon, blended ROAS equals the cohort view's
+    np.testing.assert_allclose(cal.cumulative_roas.isel(day=-1), ds.roas.isel(age=-1))
+    profit = cal.cumulative_profit.isel(day=-1)
+    np.testing.assert_allclose(profit, A.net_profit(ds))

@@ -189,6 +189,10 @@ CASES = [
          key="iap.arppu_d30_usd", contains=("price tiers",)),
     Case("payer-shares-no-model-fits", both(hybrid, put("iap.payer_share_d30", "0.9")),
          key="iap.payer_share_d30"),
+    Case("schedule-list-wrong-length",
+         both(put("campaign.budget_schedule", '"list"'),
+              put("campaign.daily_budgets_usd", "[100.0, 200.0]")),
+         key="campaign.daily_budgets_usd", contains=("one per campaign day",)),
     # uncertain parameters: distributions and correlations
     Case("dist-p90-below-median",
          put("ads.ecpm_rewarded_usd", '{ dist = "lognormal", median = 12.0, p90 = 10.0 }'),

@@ -7,7 +7,7 @@ Cross-field rules raise ``ScenarioError`` with the dotted key they concern.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -72,6 +72,24 @@ class Campaign(Section):
     daily_cost_volatility: float = field(
         0.0, unit="log-sd", description="Day-to-day movement of the unit cost: standard "
         "deviation of its logarithm (mean-preserving lognormal)", ge=0, le=2)
+    budget_schedule: Literal["flat", "ramp", "pulse", "list"] = field(
+        "flat", description="Spend by day: flat (daily_budget_usd every day), ramp (from "
+        "ramp_start_share of it up to it over ramp_days), pulse (daily_budget_usd for "
+        "pulse_length_days of every pulse_period_days, pulse_off_share of it otherwise), "
+        "list (daily_budgets_usd)")
+    ramp_days: int | None = field(None, unit="days", description="Days to reach the full "
+                                  "daily budget (ramp)", ge=1, le=365)
+    ramp_start_share: float | None = field(None, unit="share", description="Share of the "
+                                           "daily budget spent on day 0 (ramp)", gt=0, le=1)
+    pulse_period_days: int | None = field(None, unit="days", description="Days from one "
+                                          "pulse start to the next (pulse)", ge=2, le=365)
+    pulse_length_days: int | None = field(None, unit="days", description="Days at full "
+                                          "budget in each pulse (pulse)", ge=1, le=364)
+    pulse_off_share: float | None = field(None, unit="share", description="Share of the daily "
+                                          "budget spent between pulses (pulse)", ge=0, lt=1)
+    daily_budgets_usd: list[float] | None = field(
+        None, unit="USD/day", description="Spend on each campaign day (list): one value per "
+        "day, each 0 <= value <= 1e8, at least one > 0")
 
     @model_validator(mode="after")
     def _bidding_fields(self):
@@ -88,6 +106,50 @@ class Campaign(Section):
                                         f"'{self.bidding}' (remove it, or set bidding = "
                                         f"'{mode}')")
         return self
+
+    SCHEDULE_KEYS: ClassVar[dict[str, tuple[str, ...]]] = {"ramp": ("ramp_days", "ramp_start_share"),
+                     "pulse": ("pulse_period_days", "pulse_length_days", "pulse_off_share"),
+                     "list": ("daily_budgets_usd",)}
+
+    @model_validator(mode="after")
+    def _schedule_fields(self):
+        for mode, keys in self.SCHEDULE_KEYS.items():
+            for key in keys:
+                value = getattr(self, key)
+                if mode == self.budget_schedule and value is None:
+                    raise ScenarioError(f"campaign.{key}", f"missing: required when "
+                                        f"campaign.budget_schedule = '{mode}'")
+                if mode != self.budget_schedule and value is not None:
+                    raise ScenarioError(f"campaign.{key}", f"only used with "
+                                        f"campaign.budget_schedule = '{mode}' (it is "
+                                        f"'{self.budget_schedule}')")
+        if self.budget_schedule == "pulse" and self.pulse_length_days >= self.pulse_period_days:
+            raise ScenarioError("campaign.pulse_length_days", f"= {self.pulse_length_days}: "
+                                "must be shorter than campaign.pulse_period_days "
+                                f"({self.pulse_period_days})")
+        if self.budget_schedule == "list":
+            budgets = self.daily_budgets_usd
+            if len(budgets) != self.days:
+                raise ScenarioError("campaign.daily_budgets_usd", f"has {len(budgets)} values: "
+                                    f"give one per campaign day (campaign.days = {self.days})")
+            if any(not 0 <= b <= 1e8 for b in budgets) or max(budgets) <= 0:
+                raise ScenarioError("campaign.daily_budgets_usd", f"= {budgets}: each value "
+                                    "must lie in 0 <= value <= 1e8 USD/day, at least one > 0")
+        return self
+
+    def budgets(self) -> list[float]:
+        """Spend on each campaign day [USD/day], from the schedule."""
+        full = self.daily_budget_usd
+        if self.budget_schedule == "list":
+            return list(self.daily_budgets_usd)
+        if self.budget_schedule == "ramp":
+            start, n = self.ramp_start_share, self.ramp_days
+            return [full * (start + (1 - start) * min(d / n, 1.0)) for d in range(self.days)]
+        if self.budget_schedule == "pulse":
+            on = self.pulse_length_days
+            return [full if d % self.pulse_period_days < on else full * self.pulse_off_share
+                    for d in range(self.days)]
+        return [full] * self.days
 
 
 class Retention(Section):
