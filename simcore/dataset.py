@@ -31,7 +31,8 @@ def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray,
     revenue_iap = sums[:, :, K.V_IAP_GROSS] * per_draw[:, 2]
     total_spend = spend.sum(axis=1)
     cumulative = np.cumsum((revenue_iaa + revenue_iap).sum(axis=1), axis=1)
-    roas = cumulative / total_spend[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):  # a draw that spent nothing: NaN
+        roas = np.where(total_spend[:, None] > 0, cumulative / total_spend[:, None], np.nan)
     paid = roas >= 1.0
     payback = np.where(paid.any(axis=1), paid.argmax(axis=1), np.nan).astype(float)
     total_act = activations.sum(axis=1)

@@ -21,9 +21,21 @@ class Acquisition:
     days: int
     budgets_usd: np.ndarray      # spend on each campaign day [USD/day], from the schedule
     bidding: str                 # "target_cpa" or "cpm"
-    unit_costs_usd: np.ndarray   # CPA (target_cpa) or CPM on each day, after saturation [USD]
+    base_cost_usd: float         # CPA (target_cpa) or CPM at small budgets [USD]
+    saturation_budget_usd: float | None
+    saturation_shape: float
     funnel_rate: float           # activations per impression (cpm); 1.0 for target_cpa
     cost_volatility: float       # log-sd of the day-to-day unit cost
+
+    def unit_cost(self, budget) -> np.ndarray:
+        """CPA or CPM [USD] at daily budget(s) [USD/day], after saturation."""
+        return saturated_cost(self.base_cost_usd, budget, self.saturation_budget_usd,
+                              self.saturation_shape)
+
+    @property
+    def unit_costs_usd(self) -> np.ndarray:
+        """Unit cost on each campaign day of the schedule [USD]."""
+        return self.unit_cost(self.budgets_usd)
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,12 @@ class Money:
     rewarded_usd: float          # per rewarded impression shown
     interstitial_usd: float      # per interstitial impression shown
     iap_net_share: float         # net share of gross purchase value
+
+    def net_revenue(self, sums: np.ndarray) -> np.ndarray:
+        """Net revenue [USD] by age from kernel sums [..., N_VARS, age]."""
+        return (sums[..., K.V_REWARDED, :] * self.rewarded_usd
+                + sums[..., K.V_INTERSTITIAL, :] * self.interstitial_usd
+                + sums[..., K.V_IAP_GROSS, :] * self.iap_net_share)
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,7 @@ class Plan:
     money: Money
     retention: RetentionFit
     iap: IapParams | None
+    rules: tuple = ()            # UA rules (simcore.scenario.schema.Rule), see simcore.policy
 
 
 _FITS: dict = {}  # memo of deterministic fits: draws share most of their sections
@@ -121,9 +140,8 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
     else:
         base, funnel = c.cpm_usd, c.anchor_ctr * c.load_success * c.first_play
     budgets = np.asarray(c.budgets(), dtype=float)
-    acq = Acquisition(c.days, budgets, c.bidding,
-                      saturated_cost(base, budgets, c.saturation_budget_usd, c.saturation_shape),
-                      funnel, c.daily_cost_volatility)
+    acq = Acquisition(c.days, budgets, c.bidding, base, c.saturation_budget_usd,
+                      c.saturation_shape, funnel, c.daily_cost_volatility)
     horizon = s.simulation.horizon_days
     played_days = np.arange(horizon + 2)
     no_purchase = np.ones(horizon + 2)
@@ -133,7 +151,7 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
                 no_purchase, tiers, tier_edges(tiers) if tiers.size else np.zeros(0),
                 horizon, s.simulation.sampling == "aggregated",
                 s.simulation.seed, s.simulation.draws, acq,
-                Money(rewarded_usd, interstitial_usd, iap_net), ret, iap)
+                Money(rewarded_usd, interstitial_usd, iap_net), ret, iap, tuple(s.rules))
 
 
 def compile_loaded(loaded: LoadedScenario, scenario: Scenario | None = None,

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simcore import seeding
-from simcore.acquisition import deliver
+from simcore.acquisition import buy, cost_moves, deliver
 from simcore.kernel import layout as K
 from simcore.kernel.users import simulate_tasks
 from simcore.plan import Plan, compile_loaded
+from simcore.policy import Policy
 from simcore.scenario import LoadedScenario
 
 if TYPE_CHECKING:
@@ -38,6 +39,35 @@ def simulate_draw(plan: Plan, draw: int, activations: np.ndarray, point: int = 0
     return simulate_tasks(np.concatenate(users), np.concatenate(cohorts),
                           np.concatenate(states), plan.params, plan.survival, plan.no_purchase,
                           plan.tiers, plan.tier_edges, plan.horizon, n_cohorts, plan.aggregate)
+
+
+def simulate_campaign(plan: Plan, draw: int, point: int = 0,
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One draw's campaign: (spend [USD], activations) per cohort and the kernel sums.
+
+    Without UA rules the schedule is bought at once. With rules, day by day: the policy sets
+    the day's budget from what was seen up to yesterday, the day's users are bought and
+    simulated, and the policy observes their cohort. Streams are the same either way, so rules
+    that never fire change nothing.
+    """
+    acq = plan.acquisition
+    rng = seeding.acquisition_rng(plan.seed, draw, point)
+    if not plan.rules:
+        spend, activations = deliver(acq, rng)
+        return spend, activations, simulate_draw(plan, draw, activations, point)
+    policy = Policy(plan.rules, acq.budgets_usd)
+    moves = cost_moves(acq, rng)
+    spend = np.zeros(acq.days)
+    activations = np.zeros(acq.days, dtype=np.int64)
+    sums = np.zeros((acq.days, K.N_VARS, plan.horizon + 1))
+    for day in range(acq.days):
+        spend[day] = policy.budget(day)
+        activations[day] = buy(acq, spend[day], acq.unit_cost(spend[day]) * moves[day], rng)
+        only_today = np.zeros(acq.days, dtype=np.int64)
+        only_today[day] = activations[day]
+        sums[day] = simulate_draw(plan, draw, only_today, point)[day]
+        policy.observe(day, spend[day], activations[day], plan.money.net_revenue(sums[day]))
+    return spend, activations, sums
 
 
 def draw_plans(loaded: LoadedScenario, point: int = 0) -> tuple[list[Plan], dict[str, np.ndarray]]:
@@ -69,8 +99,7 @@ def run(loaded: LoadedScenario, progress: Callable[[int], None] | None = None) -
     activations = np.zeros((base.draws, n_cohorts), dtype=np.int64)
     money = np.zeros((base.draws, 3))
     for d, plan in enumerate(plans):
-        spend[d], activations[d] = deliver(plan.acquisition, seeding.acquisition_rng(plan.seed, d))
-        sums[d] = simulate_draw(plan, d, activations[d])
+        spend[d], activations[d], sums[d] = simulate_campaign(plan, d)
         money[d] = plan.money.rewarded_usd, plan.money.interstitial_usd, plan.money.iap_net_share
         if progress is not None:
             progress(1)

@@ -14,15 +14,17 @@ def format_resolved(loaded: LoadedScenario, plan: Plan) -> str:
     lines = [f"# {loaded.source}: valid (scenario hash {loaded.hash[:12]})"]
     for name in type(s).model_fields:
         section = getattr(s, name)
-        if section is None:
-            continue
-        lines.append(f"[{name}]")
-        for key, info in type(section).model_fields.items():
-            value = getattr(section, key)
-            if value is None:
+        tables = section if isinstance(section, list) else [section]
+        for table in tables:
+            if table is None:
                 continue
-            unit = (info.json_schema_extra or {}).get("unit", "")
-            lines.append(f"  {key} = {value!r}" + (f"    # {unit}" if unit else ""))
+            lines.append(f"[[{name}]]" if isinstance(section, list) else f"[{name}]")
+            for key, info in type(table).model_fields.items():
+                value = getattr(table, key)
+                if value is None:
+                    continue
+                unit = (info.json_schema_extra or {}).get("unit", "")
+                lines.append(f"  {key} = {value!r}" + (f"    # {unit}" if unit else ""))
     lines += _uncertainty_lines(loaded)
     r = plan.retention
     lines += ["", "[resolved.retention]",

@@ -193,6 +193,9 @@ CASES = [
          both(put("campaign.budget_schedule", '"list"'),
               put("campaign.daily_budgets_usd", "[100.0, 200.0]")),
          key="campaign.daily_budgets_usd", contains=("one per campaign day",)),
+    Case("rule-unknown-metric",
+         tail='[[rules]]\nmetric = "roas_d5"\nbelow = 0.6\naction = "stop"\n',
+         key="rules.0.metric", contains=("valid values", "'roas_d0'")),
     # uncertain parameters: distributions and correlations
     Case("dist-p90-below-median",
          put("ads.ecpm_rewarded_usd", '{ dist = "lognormal", median = 12.0, p90 = 10.0 }'),

@@ -251,17 +251,20 @@ def _bounds(info) -> tuple:
 
 
 def parse_override(item: str, source: str) -> tuple[list[str], Any]:
-    """``dotted.key=value`` -> (key parts, TOML-typed value; bare words stay strings)."""
+    """``dotted.key=value`` -> (key parts, TOML-typed value; bare words stay strings).
+
+    A top-level list of tables (``rules=[{...}]``, ``correlations=[{...}]``) is set whole.
+    """
     key, sep, raw = item.partition("=")
     key = key.strip()
     parts = key.split(".")
-    if not sep or len(parts) < 2 or not all(parts):
-        raise ScenarioError(key or item, "--set needs section.key=value, e.g. "
-                            "--set campaign.daily_budget_usd=5000", source)
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
+    if not sep or not all(parts) or (len(parts) < 2 and not isinstance(value, list)):
+        raise ScenarioError(key or item, "--set needs section.key=value, e.g. "
+                            "--set campaign.daily_budget_usd=5000", source)
     return parts, value
 
 

@@ -305,6 +305,42 @@ class Iap(Section):
         return self
 
 
+RULE_METRICS = ("roas_d0", "roas_d1", "roas_d3", "roas_d7", "cpa", "cumulative_roas")
+
+
+class Rule(Section):
+    """A UA rule evaluated at the start of each campaign day on what was seen up to yesterday.
+
+    ``roas_dN``: ROAS at age N of the latest cohort whose day N is over (cohort of day
+    d - 1 - N); ``cpa``: yesterday's realised CPA [USD]; ``cumulative_roas``: net revenue of
+    every cohort to date / spend to date. A metric not yet observable never triggers.
+    """
+
+    metric: Literal[RULE_METRICS] = field(description="What the rule reads")
+    below: float | None = field(None, description="Trigger when the metric is below this",
+                                ge=0, le=1e6)
+    above: float | None = field(None, description="Trigger when the metric is above this",
+                                ge=0, le=1e6)
+    action: Literal["stop", "scale"] = field(
+        description="stop: no spend from today on; scale: multiply the daily budget by factor")
+    factor: float | None = field(None, description="Budget multiplier of a scale action",
+                                 gt=0, le=10)
+    max_daily_budget_usd: float | None = field(
+        None, unit="USD/day", description="Cap on the daily budget a scale action can reach",
+        gt=0, le=1e8)
+
+    @model_validator(mode="after")
+    def _threshold_and_factor(self):
+        if (self.below is None) == (self.above is None):
+            raise ScenarioError("rules.below", "give exactly one of below or above")
+        if self.action == "scale" and self.factor is None:
+            raise ScenarioError("rules.factor", "missing: required when action = 'scale'")
+        if self.action == "stop" and (self.factor is not None
+                                      or self.max_daily_budget_usd is not None):
+            raise ScenarioError("rules.factor", "only used with action = 'scale'")
+        return self
+
+
 class Scenario(Section):
     title: Title
     simulation: Simulation = Simulation()
@@ -313,6 +349,8 @@ class Scenario(Section):
     engagement: Engagement
     ads: Ads | None = None
     iap: Iap | None = None
+    rules: list[Rule] = field([], description="UA rules ([[rules]] tables), evaluated daily "
+                              "in order")
 
     @model_validator(mode="after")
     def _monetization_sections(self):
