@@ -43,3 +43,27 @@ def deliver(acq: Acquisition, rng: np.random.Generator) -> tuple[np.ndarray, np.
     moves = cost_moves(acq, rng)
     spend = acq.budgets_usd.copy()
     return spend, buy(acq, spend, acq.unit_costs_usd * moves, rng)
+
+
+def expected_share_activations(plan, paid: np.ndarray) -> np.ndarray:
+    """Expected share activations on each calendar day, given paid activations by day.
+
+    The branching process in expectation (no cap): arrivals on day t are
+    k * E[DAU(t - 1)], and E[DAU(t)] sums every earlier cohort (paid and share) times its
+    expected active share at age t - c (retention, intermittent play). With effective
+    K-factor K < 1 and a long window, the total tends to sum(paid) * K / (1 - K).
+    """
+    from simcore.retention import active_share
+
+    f, ret, n = plan.fission, plan.retention, plan.n_cohorts
+    active = active_share(np.arange(plan.horizon + 1), ret.alpha, ret.beta, ret.c,
+                          ret.play_probability)
+    cohorts = np.zeros(n)
+    cohorts[:paid.size] = paid
+    share = np.zeros(n)
+    dau = np.zeros(n + plan.horizon)
+    for t in range(n):
+        if 0 < t < f.window_days:
+            share[t] = f.k_per_active_day * dau[t - 1]
+        dau[t:t + plan.horizon + 1] += (cohorts[t] + share[t]) * active
+    return share

@@ -1,4 +1,4 @@
-"""Command line: ``simcore run | validate | summary | plot | report | scenarios``.
+"""Command line: ``simcore run | validate | summary | plot | report | scale | scenarios``.
 
 Errors in input are one line on stderr and exit status 2; no traceback, no output file.
 """
@@ -85,6 +85,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="HTML file to write: *.html")
     _add_day_target_args(p)
+
+    p = sub.add_parser("scale", help="ROAS and profit at several daily budgets",
+                       description="Run the scenario once per daily budget with the same seed "
+                       "(common random numbers); print ROAS and profit by budget, the budget "
+                       "that maximises expected profit, and the largest budget that keeps "
+                       "P(ROAS at --age >= --target) >= --probability.")
+    _add_scenario_args(p)
+    p.add_argument("--budgets", required=True, metavar="B1,B2,...",
+                   help="daily budgets [USD/day], comma-separated, e.g. 1000,2500,5000,10000")
+    p.add_argument("--age", type=int, default=None,
+                   help="age in days at which ROAS is judged (default: D30, or the horizon "
+                        "when shorter)")
+    p.add_argument("--probability", type=float, default=0.8,
+                   help="required P(ROAS >= target), 0 < p < 1 (default: 0.8)")
+    p.add_argument("--target", type=float, default=None,
+                   help="target ROAS, > 0 (default: 1.0, break-even)")
+    p.add_argument("--seed", type=int, help="root seed (same as --set simulation.seed=N)")
+    p.add_argument("--draws", type=int, help="Monte Carlo draws per budget "
+                   "(--set simulation.draws=N)")
+    p.add_argument("-o", "--output", type=Path, help="write the scale dataset to this .nc file")
+    p.add_argument("--plot", type=Path, help="draw profit by budget to this *.png or *.svg")
+    p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
 
     sub.add_parser("scenarios", help="list the packaged scenarios",
                    description="List the scenarios shipped with simcore (usable by name).")
@@ -197,6 +219,47 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_scale(args) -> int:
+    from simcore.scale import check_age, check_probability, parse_budgets
+
+    budgets = parse_budgets(args.budgets, "--budgets")
+    probability = check_probability(args.probability, "--probability")
+    target = check_target(args.target)
+    if args.output is not None:
+        check_output(args.output, (".nc",))
+    if args.plot is not None:
+        check_output(args.plot, (".png", ".svg"), "--plot")
+    from simcore.scale import format_scale, scale, write_scale
+    from simcore.scenario import load_scenario
+
+    loaded = load_scenario(args.scenario, _overrides(args))
+    horizon = loaded.scenario.simulation.horizon_days
+    age = check_age(min(30, horizon) if args.age is None else args.age, horizon, "--age")
+    show = sys.stderr.isatty() and not args.no_progress
+    from tqdm import tqdm
+    with tqdm(total=budgets.size * loaded.scenario.simulation.draws, desc="budgets x draws",
+              unit="draw", file=sys.stderr, disable=not show) as bar:
+        ds = scale(loaded, budgets, age=age, probability=probability, target=target,
+                   progress=bar.update)
+    written, path = [], args.output
+    try:
+        if args.output is not None:
+            write_scale(ds, args.output)
+            written.append(f"scale dataset written to {args.output}")
+        if args.plot is not None:
+            from simcore import plots
+
+            path = args.plot
+            plots.save(plots.profit_by_budget(ds), args.plot)
+            written.append(f"profit_by_budget figure written to {args.plot}")
+    except OSError as exc:
+        return _write_failed(path, exc)
+    print(format_scale(ds))
+    if written:
+        print("\n" + "\n".join(written))
+    return 0
+
+
 def _cmd_scenarios(args) -> int:
     from simcore.scenario import DEFAULT_SCENARIO, packaged_scenarios
 
@@ -207,7 +270,8 @@ def _cmd_scenarios(args) -> int:
 
 
 _COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "summary": _cmd_summary,
-             "plot": _cmd_plot, "report": _cmd_report, "scenarios": _cmd_scenarios}
+             "plot": _cmd_plot, "report": _cmd_report, "scale": _cmd_scale,
+             "scenarios": _cmd_scenarios}
 
 
 if __name__ == "__main__":

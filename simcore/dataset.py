@@ -17,27 +17,38 @@ ENGINE = "h5netcdf"
 
 def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray,
                   money: np.ndarray, plan, loaded, values: dict | None = None) -> xr.Dataset:
-    """Assemble kernel sums [draw, cohort, var, age] and campaign arrays into the dataset.
+    """Assemble kernel sums [draw, channel, cohort, var, age], spend [draw, cohort] and
+    activations [draw, channel, cohort] into the dataset.
 
     ``money`` [draw, 3] holds each draw's USD per rewarded and per interstitial impression
     and its net share of purchase value; ``values`` the sampled uncertain parameters [draw].
     """
+    from simcore.simulate import CHANNELS
+
+    by_channel = sums
+    sums = by_channel.sum(axis=1)
     n_draws, n_cohorts, _, n_ages = sums.shape
     dca = ("draw", "cohort", "age")
+    per_draw = money[:, None, :, None, None]
+    revenue_channel = (by_channel[:, :, :, K.V_REWARDED] * per_draw[:, :, 0]
+                       + by_channel[:, :, :, K.V_INTERSTITIAL] * per_draw[:, :, 1]
+                       + by_channel[:, :, :, K.V_IAP_GROSS] * per_draw[:, :, 2]).sum(axis=2)
+    per_draw = money[:, :, None, None]
     rewarded = sums[:, :, K.V_REWARDED]
     interstitial = sums[:, :, K.V_INTERSTITIAL]
-    per_draw = money[:, :, None, None]
     revenue_iaa = rewarded * per_draw[:, 0] + interstitial * per_draw[:, 1]
     revenue_iap = sums[:, :, K.V_IAP_GROSS] * per_draw[:, 2]
     total_spend = spend.sum(axis=1)
     cumulative = np.cumsum((revenue_iaa + revenue_iap).sum(axis=1), axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):  # a draw that spent nothing: NaN
         roas = np.where(total_spend[:, None] > 0, cumulative / total_spend[:, None], np.nan)
+        roas_paid = np.where(total_spend[:, None] > 0, np.cumsum(revenue_channel[:, 0], axis=1)
+                             / total_spend[:, None], np.nan)
     paid = roas >= 1.0
     payback = np.where(paid.any(axis=1), paid.argmax(axis=1), np.nan).astype(float)
-    total_act = activations.sum(axis=1)
+    paid_act = activations[:, 0].sum(axis=1)
     with np.errstate(divide="ignore"):
-        cpa = np.where(total_act > 0, total_spend / np.maximum(total_act, 1), np.inf)
+        cpa = np.where(paid_act > 0, total_spend / np.maximum(paid_act, 1), np.inf)
 
     def var(dims, data, units, long_name):
         return dims, data, {"units": units, "long_name": long_name}
@@ -45,8 +56,13 @@ def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray,
     ds = xr.Dataset(
         {
             "spend": var(("draw", "cohort"), spend, "USD", "campaign spend on the cohort"),
-            "activations": var(("draw", "cohort"), activations, "users",
-                               "activated users (first play) in the cohort"),
+            "activations": var(("draw", "cohort"), activations.sum(axis=1), "users",
+                               "activated users (first play) in the cohort, all channels"),
+            "activations_by_channel": var(("draw", "channel", "cohort"), activations, "users",
+                                          "activated users in the cohort by channel"),
+            "revenue_by_channel": var(("draw", "channel", "age"), revenue_channel, "USD",
+                                      "net revenue at age of all cohorts, by the channel that "
+                                      "brought the users"),
             "active_users": var(dca, sums[:, :, K.V_ACTIVE], "users", "users active at age"),
             "sessions": var(dca, sums[:, :, K.V_SESSIONS], "sessions", "sessions at age"),
             "ad_impressions": var(dca, rewarded + interstitial, "impressions",
@@ -61,16 +77,19 @@ def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray,
                                "developer (after tax, platform fee and refunds)"),
             "payers": var(dca, sums[:, :, K.V_NEW_PAYERS], "users",
                           "users making their first purchase at age (cumulative sum = payers)"),
-            "roas": var(("draw", "age"), roas, "1", "cumulative net revenue through age over "
-                        "all cohorts / total spend"),
+            "roas": var(("draw", "age"), roas, "1", "blended: cumulative net revenue through "
+                        "age of all cohorts and channels / total spend"),
+            "roas_paid": var(("draw", "age"), roas_paid, "1", "paid-only: cumulative net "
+                             "revenue through age of paid users / total spend"),
             "payback_day": var(("draw",), payback, "days",
                                "first age with roas >= 1 (NaN: not within the horizon)"),
-            "cpa": var(("draw",), cpa, "USD", "realised cost per activation"),
+            "cpa": var(("draw",), cpa, "USD", "realised cost per paid activation"),
         },
         coords={
             "draw": ("draw", np.arange(n_draws), {"long_name": "Monte Carlo draw"}),
             "cohort": ("cohort", np.arange(n_cohorts),
                        {"units": "days", "long_name": "acquisition day (0-based)"}),
+            "channel": ("channel", list(CHANNELS), {"long_name": "source of the users"}),
             "age": ("age", np.arange(n_ages),
                     {"units": "days", "long_name": "days since activation"}),
         },

@@ -9,7 +9,7 @@ import numpy as np
 from simcore.errors import ScenarioError
 from simcore.iap import IapParams, resolve_iap, tier_edges
 from simcore.kernel import layout as K
-from simcore.retention import RetentionFit, fit_retention, survival
+from simcore.retention import RetentionFit, active_share, fit_retention, survival
 from simcore.scenario import LoadedScenario
 from simcore.scenario.schema import Retention, Scenario
 
@@ -54,6 +54,16 @@ class Money:
 
 
 @dataclass(frozen=True)
+class Fission:
+    """Social fission: share activations on day t ~ Poisson(k_per_active_day * DAU(t - 1))."""
+
+    k_per_active_day: float      # new users per active user-day (shares x conversion)
+    k_effective: float           # new users per user over the horizon (K-factor)
+    window_days: int             # calendar days over which share users are acquired
+    max_users_per_day: int | None
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything a run needs, as plain numbers and arrays."""
 
@@ -71,6 +81,13 @@ class Plan:
     retention: RetentionFit
     iap: IapParams | None
     rules: tuple = ()            # UA rules (simcore.scenario.schema.Rule), see simcore.policy
+    fission: Fission | None = None
+
+    @property
+    def n_cohorts(self) -> int:
+        """Cohorts (calendar days with activations): campaign days, or the share window."""
+        window = self.fission.window_days if self.fission is not None else 0
+        return max(self.acquisition.days, window)
 
 
 _FITS: dict = {}  # memo of deterministic fits: draws share most of their sections
@@ -147,11 +164,26 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
     no_purchase = np.ones(horizon + 2)
     if iap is not None:
         no_purchase = (iap.alpha / (iap.alpha + played_days)) ** iap.r
+    fission = None
+    if s.share is not None:
+        k_day = s.share.shares_per_active_day * s.share.conversion
+        active_days = active_share(np.arange(horizon + 1), ret.alpha, ret.beta, ret.c,
+                                   ret.play_probability).sum()
+        k_eff = k_day * active_days
+        if k_eff >= 1.0 and s.share.max_users_per_day is None:
+            raise ScenarioError("share.shares_per_active_day", f"= {s.share.shares_per_active_day}"
+                                f": effective K-factor {k_eff:.3g} >= 1 (each user brings "
+                                f"{k_eff:.3g} more over {active_days:.3g} active days): the "
+                                "process explodes; lower it or share.conversion, or set "
+                                "share.max_users_per_day")
+        fission = Fission(k_day, float(k_eff), s.share.window_days or c.days,
+                          s.share.max_users_per_day)
     return Plan(prm, survival(np.arange(horizon + 1), ret.alpha, ret.beta, ret.c),
                 no_purchase, tiers, tier_edges(tiers) if tiers.size else np.zeros(0),
                 horizon, s.simulation.sampling == "aggregated",
                 s.simulation.seed, s.simulation.draws, acq,
-                Money(rewarded_usd, interstitial_usd, iap_net), ret, iap, tuple(s.rules))
+                Money(rewarded_usd, interstitial_usd, iap_net), ret, iap, tuple(s.rules),
+                fission)
 
 
 def compile_loaded(loaded: LoadedScenario, scenario: Scenario | None = None,

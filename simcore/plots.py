@@ -19,7 +19,7 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter, StrMethodFormatter
 
 from simcore import analysis
 from simcore.errors import ScenarioError
@@ -263,3 +263,47 @@ def save(fig: Figure, path) -> Path:
     if suffix not in FORMATS:
         raise ScenarioError("-o", f"= {str(path)!r}: use .png or .svg")
     return write_atomic(path, to_bytes(fig, suffix))
+
+
+# --- budget scale (a dataset from simcore.scale) -----------------------------------------------
+
+def profit_by_budget(scale_ds, ax=None) -> Figure:
+    """Net profit over the horizon [USD] against the daily budget [USD/day]: p5-p95 and
+    p25-p75 bands over draws, the mean, and markers at the budget that maximises expected
+    profit and at the largest budget meeting the risk rule (``simcore.scale``'s attrs)."""
+    fig, ax = _axes(ax)
+    budget = scale_ds.budget.values.astype(float)
+    q = scale_ds.net_profit.quantile([0.05, 0.25, 0.75, 0.95], dim="draw")
+    ax.fill_between(budget, _q(q, 0.05), _q(q, 0.95), color=_BAND, alpha=0.18, linewidth=0,
+                    label="p5-p95 of draws")
+    ax.fill_between(budget, _q(q, 0.25), _q(q, 0.75), color=_BAND, alpha=0.38, linewidth=0,
+                    label="p25-p75 of draws")
+    ax.plot(budget, scale_ds.expected_profit.values, color=_MEDIAN, linewidth=2, marker="o",
+            markersize=4, label="mean profit")
+    ax.axhline(0.0, color="k", linewidth=0.8)
+    attrs = scale_ds.attrs
+    best = float(attrs.get("best_budget_usd", math.nan))
+    if math.isfinite(best):
+        ax.axvline(best, color=_MARK, linestyle="--", linewidth=1.5,
+                   label=f"highest mean profit: {best:,.0f} USD/day")
+    age, target = int(attrs.get("age", 30)), float(attrs.get("target", 1.0))
+    probability = float(attrs.get("probability", 0.8))
+    rule = f"P(ROAS D{age} >= {target:g}) >= {probability:.0%}"
+    safe = float(attrs.get("largest_safe_budget_usd", math.nan))
+    if math.isfinite(safe):
+        ax.axvline(safe, color="C2", linestyle=":", linewidth=2,
+                   label=f"largest with {rule}: {safe:,.0f} USD/day")
+    else:
+        ax.annotate(f"no budget keeps {rule}", xy=(0.98, 0.03), xycoords="axes fraction",
+                    ha="right", va="bottom", color="C2")
+    pad = 0.03 * (budget[-1] - budget[0])       # markers at the ends stay visible
+    ax.set_xlim(budget[0] - pad, budget[-1] + pad)
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.set_xlabel("daily budget [USD/day]")
+    ax.set_ylabel("net profit over the horizon [USD]")
+    ax.set_title(_title(scale_ds, f"profit by daily budget ({scale_ds.sizes['draw']} draws "
+                                  "per budget)"))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return fig

@@ -21,8 +21,15 @@ if TYPE_CHECKING:
 CHUNK_USERS = 16_384  # users per random stream; fixed, so results never depend on it
 
 
-def simulate_draw(plan: Plan, draw: int, activations: np.ndarray, point: int = 0) -> np.ndarray:
-    """Kernel sums float64[n_cohorts, N_VARS, horizon + 1] for one draw's cohorts."""
+CHANNELS = ("paid_ads", "share")   # sources of activated users, in dataset order
+
+
+def simulate_draw(plan: Plan, draw: int, activations: np.ndarray, point: int = 0,
+                  stream: int = seeding.USERS) -> np.ndarray:
+    """Kernel sums float64[n_cohorts, N_VARS, horizon + 1] for one draw's cohorts.
+
+    ``stream`` keeps users of different channels on different random streams.
+    """
     n_cohorts = activations.size
     users, cohorts, states = [], [], []
     for cohort, n in enumerate(activations):
@@ -33,40 +40,69 @@ def simulate_draw(plan: Plan, draw: int, activations: np.ndarray, point: int = 0
         sizes[-1] = int(n) - CHUNK_USERS * (n_chunks - 1)
         users.append(sizes)
         cohorts.append(np.full(n_chunks, cohort, dtype=np.int64))
-        states.append(seeding.chunk_states(plan.seed, draw, cohort, n_chunks, point))
+        states.append(seeding.chunk_states(plan.seed, draw, cohort, n_chunks, point, stream))
     if not users:
         return np.zeros((n_cohorts, K.N_VARS, plan.horizon + 1))
-    return simulate_tasks(np.concatenate(users), np.concatenate(cohorts),
-                          np.concatenate(states), plan.params, plan.survival, plan.no_purchase,
-                          plan.tiers, plan.tier_edges, plan.horizon, n_cohorts, plan.aggregate)
+    args = (np.concatenate(users), np.concatenate(cohorts), np.concatenate(states),
+            plan.params, plan.survival, plan.no_purchase, plan.tiers, plan.tier_edges,
+            plan.horizon, n_cohorts, plan.aggregate)
+    if len(users) > 1 or users[0].size > 1:
+        return simulate_tasks(*args)
+    import numba  # one chunk: nothing to share out, so skip the threads' start and wait
+
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return simulate_tasks(*args)
+    finally:
+        numba.set_num_threads(threads)
 
 
 def simulate_campaign(plan: Plan, draw: int, point: int = 0,
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One draw's campaign: (spend [USD], activations) per cohort and the kernel sums.
+    """One draw's campaign: spend [USD] per cohort, activations [channel, cohort] and kernel
+    sums [channel, cohort, N_VARS, age] (channels as in ``CHANNELS``).
 
-    Without UA rules the schedule is bought at once. With rules, day by day: the policy sets
-    the day's budget from what was seen up to yesterday, the day's users are bought and
-    simulated, and the policy observes their cohort. Streams are the same either way, so rules
-    that never fire change nothing.
+    Without UA rules or sharing the schedule is bought at once. Otherwise day by day: the
+    policy sets the day's budget from what was seen up to yesterday; share users arrive in
+    proportion to yesterday's active users; the day's users are simulated, and their activity
+    is added to the days ahead. Streams are the same either way, so rules that never fire
+    change nothing.
     """
     acq = plan.acquisition
+    n = plan.n_cohorts
     rng = seeding.acquisition_rng(plan.seed, draw, point)
-    if not plan.rules:
-        spend, activations = deliver(acq, rng)
-        return spend, activations, simulate_draw(plan, draw, activations, point)
+    spend = np.zeros(n)
+    activations = np.zeros((len(CHANNELS), n), dtype=np.int64)
+    if not plan.rules and plan.fission is None:
+        spend[:], activations[0] = deliver(acq, rng)
+        sums = np.zeros((len(CHANNELS), n, K.N_VARS, plan.horizon + 1))
+        sums[0] = simulate_draw(plan, draw, activations[0], point)
+        return spend, activations, sums
     policy = Policy(plan.rules, acq.budgets_usd)
     moves = cost_moves(acq, rng)
-    spend = np.zeros(acq.days)
-    activations = np.zeros(acq.days, dtype=np.int64)
-    sums = np.zeros((acq.days, K.N_VARS, plan.horizon + 1))
-    for day in range(acq.days):
-        spend[day] = policy.budget(day)
-        activations[day] = buy(acq, spend[day], acq.unit_cost(spend[day]) * moves[day], rng)
-        only_today = np.zeros(acq.days, dtype=np.int64)
-        only_today[day] = activations[day]
-        sums[day] = simulate_draw(plan, draw, only_today, point)[day]
-        policy.observe(day, spend[day], activations[day], plan.money.net_revenue(sums[day]))
+    fission, share_rng = plan.fission, seeding.share_rng(plan.seed, draw, point)
+    sums = np.zeros((len(CHANNELS), n, K.N_VARS, plan.horizon + 1))
+    dau = np.zeros(n + plan.horizon)            # active users by calendar day, so far
+    for day in range(n):
+        if day < acq.days:
+            spend[day] = policy.budget(day)
+            activations[0, day] = buy(acq, spend[day], acq.unit_cost(spend[day]) * moves[day],
+                                      rng)
+        if fission is not None and 0 < day < fission.window_days:
+            arrivals = share_rng.poisson(fission.k_per_active_day * dau[day - 1])
+            if fission.max_users_per_day is not None:
+                arrivals = min(arrivals, fission.max_users_per_day)
+            activations[1, day] = arrivals
+        for channel, stream in enumerate((seeding.USERS, seeding.SHARE_USERS)):
+            if activations[channel, day]:
+                only_today = np.zeros(n, dtype=np.int64)
+                only_today[day] = activations[channel, day]
+                sums[channel, day] = simulate_draw(plan, draw, only_today, point, stream)[day]
+        dau[day:day + plan.horizon + 1] += sums[:, day, K.V_ACTIVE].sum(axis=0)
+        if day < acq.days:
+            policy.observe(day, spend[day], activations[0, day],
+                           plan.money.net_revenue(sums[0, day]))
     return spend, activations, sums
 
 
@@ -93,10 +129,10 @@ def run(loaded: LoadedScenario, progress: Callable[[int], None] | None = None) -
 
     plans, values = draw_plans(loaded)
     base = plans[0]
-    n_cohorts = base.acquisition.days
-    sums = np.zeros((base.draws, n_cohorts, K.N_VARS, base.horizon + 1))
+    n_cohorts = base.n_cohorts
+    sums = np.zeros((base.draws, len(CHANNELS), n_cohorts, K.N_VARS, base.horizon + 1))
     spend = np.zeros((base.draws, n_cohorts))
-    activations = np.zeros((base.draws, n_cohorts), dtype=np.int64)
+    activations = np.zeros((base.draws, len(CHANNELS), n_cohorts), dtype=np.int64)
     money = np.zeros((base.draws, 3))
     for d, plan in enumerate(plans):
         spend[d], activations[d], sums[d] = simulate_campaign(plan, d)

@@ -41,6 +41,14 @@ def format_resolved(loaded: LoadedScenario, plan: Plan) -> str:
               f"({_range(a.budgets_usd, ',.0f')} USD/day)",
               f"  unit cost at these budgets: {cost} {_range(a.unit_costs_usd, '.4g')} USD",
               f"  expected activations per day: {_range(expected_activations(a), ',.0f')}"]
+    if plan.fission is not None:
+        f = plan.fission
+        lines += ["", "[resolved.share]",
+                  f"  new users per active user-day: {f.k_per_active_day:.4g}; effective "
+                  f"K-factor over the horizon: {f.k_effective:.3g}"
+                  + ("  (>= 1: growth held only by share.max_users_per_day)"
+                     if f.k_effective >= 1 else ""),
+                  f"  share users acquired over {f.window_days} days"]
     if plan.iap is not None:
         i = plan.iap
         lines += ["", "[resolved.iap]",

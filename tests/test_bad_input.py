@@ -196,6 +196,9 @@ CASES = [
     Case("rule-unknown-metric",
          tail='[[rules]]\nmetric = "roas_d5"\nbelow = 0.6\naction = "stop"\n',
          key="rules.0.metric", contains=("valid values", "'roas_d0'")),
+    Case("share-k-factor-above-one",
+         both(put("share.shares_per_active_day", "5.0"), put("share.conversion", "0.5")),
+         key="share.shares_per_active_day", contains=("K-factor", "max_users_per_day")),
     # uncertain parameters: distributions and correlations
     Case("dist-p90-below-median",
          put("ads.ecpm_rewarded_usd", '{ dist = "lognormal", median = 12.0, p90 = 10.0 }'),

@@ -107,9 +107,10 @@ class Campaign(Section):
                                         f"'{mode}')")
         return self
 
-    SCHEDULE_KEYS: ClassVar[dict[str, tuple[str, ...]]] = {"ramp": ("ramp_days", "ramp_start_share"),
-                     "pulse": ("pulse_period_days", "pulse_length_days", "pulse_off_share"),
-                     "list": ("daily_budgets_usd",)}
+    SCHEDULE_KEYS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "ramp": ("ramp_days", "ramp_start_share"),
+        "pulse": ("pulse_period_days", "pulse_length_days", "pulse_off_share"),
+        "list": ("daily_budgets_usd",)}
 
     @model_validator(mode="after")
     def _schedule_fields(self):
@@ -305,6 +306,22 @@ class Iap(Section):
         return self
 
 
+class Share(Section):
+    """Social fission: active users share the title, and shares bring new users, who share in
+    turn (a branching process). A share sent on day t activates its user on day t + 1."""
+
+    shares_per_active_day: float = field(unit="shares/active user-day", description="Mean "
+                                         "shares sent per active user per day", ge=0, le=100)
+    conversion: float = field(unit="probability", description="Chance a share activates a "
+                              "new user", ge=0, le=1)
+    window_days: int | None = field(
+        None, unit="days", description="Calendar days over which share users are acquired "
+        "(each day a cohort); absent = the campaign days", ge=1, le=1095)
+    max_users_per_day: int | None = field(
+        None, unit="users/day", description="Cap on share activations per day (needed when the "
+        "effective K-factor is >= 1)", ge=0, le=10**9)
+
+
 RULE_METRICS = ("roas_d0", "roas_d1", "roas_d3", "roas_d7", "cpa", "cumulative_roas")
 
 
@@ -349,6 +366,7 @@ class Scenario(Section):
     engagement: Engagement
     ads: Ads | None = None
     iap: Iap | None = None
+    share: Share | None = None
     rules: list[Rule] = field([], description="UA rules ([[rules]] tables), evaluated daily "
                               "in order")
 

@@ -1,0 +1,281 @@
+"""Budget scale: how ROAS and profit change as the daily budget grows.
+
+ROAS at $500 a day says little about $10,000 a day: the unit cost (CPA or CPM) rises with the
+budget (``campaign.saturation_budget_usd``), so each extra dollar buys fewer users. ``scale``
+runs one scenario at several daily budgets with the same seed (common random numbers: draw d
+samples the same uncertain parameters, cost movements and user streams at every budget, so
+the differences between budgets are the budget's effect, not noise) and answers two
+questions: which budget maximises expected profit, and how far the budget can go while
+P(ROAS at D``age`` >= ``target``) stays >= ``probability``.
+
+    from simcore.scale import scale, format_scale
+    ds = scale(loaded, [1000, 2500, 5000, 10000, 20000], age=30, probability=0.8)
+    print(format_scale(ds))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import xarray as xr
+
+from simcore import __version__
+from simcore.errors import ScenarioError
+from simcore.outputs import check_target
+
+BUDGET_KEY = "campaign.daily_budget_usd"
+MAX_BUDGET_USD = 1e8            # the schema's limit on campaign.daily_budget_usd [USD/day]
+
+
+# --- input checks (shared with the CLI, which passes its option names as ``key``) ------------
+
+def parse_budgets(text: str, key: str = "--budgets") -> np.ndarray:
+    """Daily budgets [USD/day] from text such as ``"1000,2500,5000"``; see ``check_budgets``."""
+    items = [t.strip() for t in str(text).split(",")]
+    values = []
+    for item in items:
+        try:
+            value = float(item.replace("_", "")) if item else math.nan
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise ScenarioError(key, f"= {text!r}: {item!r} is not a number; give daily "
+                                "budgets in USD/day separated by commas, e.g. "
+                                "1000,2500,5000")
+        values.append(value)
+    return check_budgets(values, key)
+
+
+def check_budgets(budgets: Iterable[float], key: str = "budgets") -> np.ndarray:
+    """Budgets as a sorted float array [USD/day]: at least two, each finite and > 0 (at most
+    the schema's 1e8 USD/day), no two equal."""
+    try:
+        values = np.asarray([float(b) for b in budgets], dtype=float)
+    except (TypeError, ValueError):
+        raise ScenarioError(key, f"= {budgets!r}: daily budgets must be numbers "
+                            "[USD/day]") from None
+    shown = ",".join(f"{b:g}" for b in values)
+    if values.size < 2:
+        raise ScenarioError(key, f"= {shown!r}: give at least two daily budgets to compare, "
+                            "e.g. 1000,2500,5000")
+    bad = values[~(np.isfinite(values) & (values > 0) & (values <= MAX_BUDGET_USD))]
+    if bad.size:
+        raise ScenarioError(key, f"= {shown!r}: {bad[0]:g} is not a daily budget; each must "
+                            f"lie in 0 < budget <= {MAX_BUDGET_USD:g} USD/day")
+    values = np.sort(values)
+    same = values[1:][np.diff(values) == 0]
+    if same.size:
+        raise ScenarioError(key, f"= {shown!r}: {same[0]:g} is given twice; budgets must be "
+                            "distinct")
+    return values
+
+
+def check_probability(probability, key: str = "probability") -> float:
+    """``probability`` as a float with 0 < p < 1."""
+    try:
+        value = float(probability)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0.0 < value < 1.0:
+        raise ScenarioError(key, f"= {probability!r}: the required probability must lie in "
+                            "0 < p < 1, e.g. 0.8")
+    return value
+
+
+def check_age(age, horizon: int, key: str = "age") -> int:
+    """``age`` as an int within 0..``horizon`` [days]."""
+    if isinstance(age, bool) or not hasattr(age, "__index__") or not 0 <= age <= horizon:
+        raise ScenarioError(key, f"= {age!r}: not an age of the run (valid range: "
+                            f"0 <= age <= {horizon}, simulation.horizon_days)")
+    return int(age)
+
+
+# --- the scale study -------------------------------------------------------------------------
+
+def scenarios_at(loaded, budgets) -> list:
+    """The scenario at each budget (``campaign.daily_budget_usd`` overridden), all validated
+    before any is simulated. A ``list`` budget schedule ignores the daily budget: refused."""
+    schedule = getattr(loaded.scenario.campaign, "budget_schedule", "flat")
+    if schedule == "list":
+        raise ScenarioError("campaign.budget_schedule", "= 'list': the daily budgets are "
+                            "given day by day, so scaling campaign.daily_budget_usd changes "
+                            "nothing; use flat, ramp or pulse", loaded.source)
+    return [loaded.with_overrides(f"{BUDGET_KEY}={float(b)!r}") for b in budgets]
+
+
+def scale(loaded, budgets, age: int = 30, probability: float = 0.8, target: float = 1.0,
+          progress: Callable[[int], None] | None = None) -> xr.Dataset:
+    """Run ``loaded`` once per daily budget with the same seed; ROAS and profit by budget.
+
+    Parameters
+    ----------
+    loaded : LoadedScenario
+        The scenario; its ``campaign.daily_budget_usd`` is replaced by each budget in turn.
+    budgets : sequence of float
+        Daily budgets [USD/day]: at least two, each > 0, distinct (sorted here).
+    age : int
+        Age [days] at which ROAS is judged (within the horizon).
+    probability : float
+        Required share of draws with ROAS(age) >= ``target`` (0 < p < 1).
+    target : float
+        ROAS target (> 0), 1.0 = break-even.
+    progress : callable, optional
+        Called with 1 after each draw of each budget (budgets x draws calls in all).
+
+    Returns
+    -------
+    xr.Dataset
+        dims ``budget`` [USD/day], ``draw``, ``age`` [days]; variables ``roas`` (budget, draw,
+        age), ``net_profit`` (budget, draw) [USD], ``spend`` (budget, draw) [USD], ``cpa``
+        (budget, draw) [USD], the first run's ``param_`` variables; summaries
+        ``expected_profit`` (budget) [USD], ``p_roas_at_least`` (budget) [probability] at
+        ``age`` and ``target``, ``marginal_roas`` (budget, age) [1]. attrs: title, age,
+        probability, target, best_budget_usd, largest_safe_budget_usd (NaN if no budget
+        meets the rule), scenario_hash, seed, simcore_version.
+    """
+    from simcore.analysis import PARAM_PREFIX, net_profit
+    from simcore.simulate import run
+
+    budgets = check_budgets(budgets)
+    probability = check_probability(probability)
+    target = check_target(target, "target")
+    age = check_age(age, loaded.scenario.simulation.horizon_days)
+    variants = scenarios_at(loaded, budgets)
+
+    runs = [run(v, progress=progress) for v in variants]
+    first = runs[0]
+    params = {name: first[name] for name in first.data_vars
+              if str(name).startswith(PARAM_PREFIX)}
+
+    def stack(values, dims, units, long_name):
+        return (("budget", *dims), np.stack(values), {"units": units, "long_name": long_name})
+
+    spend = [r.spend.sum("cohort").values.astype(float) for r in runs]
+    revenue = [(r.revenue_iaa + r.revenue_iap).sum("cohort").cumsum("age")
+               .transpose("draw", "age").values for r in runs]
+    ds = xr.Dataset(
+        {
+            "roas": stack([r.roas.transpose("draw", "age").values for r in runs],
+                          ("draw", "age"), "1", "cumulative net revenue through age / spend"),
+            "net_profit": stack([net_profit(r).values for r in runs], ("draw",), "USD",
+                                "net revenue through the horizon - spend"),
+            "spend": stack(spend, ("draw",), "USD", "campaign spend over all cohorts"),
+            "cpa": stack([r.cpa.values for r in runs], ("draw",), "USD",
+                         "realised cost per activation"),
+            **params,
+        },
+        coords={
+            "budget": ("budget", budgets, {"units": "USD/day",
+                                           "long_name": "daily budget (campaign.daily_budget_"
+                                                        "usd)"}),
+            "draw": first.draw,
+            "age": first.age,
+        },
+    )
+    ds["expected_profit"] = ds.net_profit.mean("draw").assign_attrs(
+        units="USD", long_name="mean over draws of net profit over the horizon")
+    ds["p_roas_at_least"] = (ds.roas.sel(age=age) >= target).mean("draw").assign_attrs(
+        units="1", long_name=f"P(ROAS at D{age} >= {target:g}) over draws")
+    ds["marginal_roas"] = (("budget", "age"), _marginal_roas(np.stack(revenue),
+                                                             np.stack(spend)),
+                           {"units": "1", "long_name": "change of mean cumulative net revenue "
+                            "through age / change of mean spend from the next smaller budget "
+                            "(NaN for the first)"})
+    ds.attrs.update({
+        "title": first.attrs.get("title", ""),
+        "age": age,
+        "probability": probability,
+        "target": target,
+        "best_budget_usd": best_budget(ds),
+        "largest_safe_budget_usd": largest_safe_budget(ds.p_roas_at_least, probability),
+        "scenario_hash": loaded.hash,
+        "scenario_toml": loaded.text,
+        "scenario_overrides": "\n".join(loaded.overrides),
+        "seed": int(loaded.scenario.simulation.seed),
+        "simcore_version": __version__,
+    })
+    return ds
+
+
+def _marginal_roas(revenue: np.ndarray, spend: np.ndarray) -> np.ndarray:
+    """[budget, age]: per-draw changes between consecutive budgets, as a ratio of means.
+
+    ``revenue`` [budget, draw, age] cumulative net revenue [USD]; ``spend`` [budget, draw].
+    """
+    out = np.full((revenue.shape[0], revenue.shape[2]), np.nan)
+    d_revenue = np.diff(revenue, axis=0).mean(axis=1)        # [budget - 1, age]
+    d_spend = np.diff(spend, axis=0).mean(axis=1)            # [budget - 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[1:] = d_revenue / d_spend[:, None]
+    return out
+
+
+def best_budget(ds: xr.Dataset) -> float:
+    """Budget [USD/day] with the highest expected profit (the smallest one on a tie)."""
+    return float(ds.budget.values[int(np.argmax(ds.expected_profit.values))])
+
+
+def largest_safe_budget(p_roas: xr.DataArray, probability: float) -> float:
+    """Largest budget [USD/day] whose P(ROAS >= target) >= ``probability``; NaN if none."""
+    ok = p_roas.values >= probability
+    return float(p_roas.budget.values[ok].max()) if ok.any() else math.nan
+
+
+# --- text ------------------------------------------------------------------------------------
+
+def _usd(x: float) -> str:
+    return f"{x:,.0f}" if math.isfinite(x) else "-"
+
+
+def _num(x: float, fmt: str = ".3f") -> str:
+    return format(x, fmt) if math.isfinite(x) else "-"
+
+
+def format_scale(ds: xr.Dataset) -> str:
+    """A plain-text table by budget, then the two answers in words."""
+    age, target = int(ds.attrs["age"]), float(ds.attrs["target"])
+    probability = float(ds.attrs["probability"])
+    rule = f"P(ROAS D{age} >= {target:g})"
+    roas = ds.roas.sel(age=age)
+    q = roas.quantile([0.05, 0.5, 0.95], dim="draw").values          # [quantile, budget]
+    columns = [   # (heading, sub-heading, width, text of each budget's value)
+        ("budget", "USD/day", 10, [_usd(b) for b in ds.budget.values.astype(float)]),
+        ("CPA USD", "mean", 8, [_num(x) for x in ds.cpa.mean("draw").values]),
+        (f"ROAS D{age}", "mean", 9, [_num(x) for x in roas.mean("draw").values]),
+        ("", "p5", 7, [_num(x) for x in q[0]]),
+        ("", "p50", 7, [_num(x) for x in q[1]]),
+        ("", "p95", 7, [_num(x) for x in q[2]]),
+        (f"P(>={target:g})", "", 8, [f"{x:.0%}" for x in ds.p_roas_at_least.values]),
+        ("profit USD", "mean", 12, [_usd(x) for x in ds.expected_profit.values]),
+        ("", "p5", 12, [_usd(x) for x in ds.net_profit.quantile(0.05, dim="draw").values]),
+        ("marginal", f"ROAS D{age}", 9, [_num(x) for x in
+                                         ds.marginal_roas.sel(age=age).values]),
+    ]
+    lines = [f"{ds.attrs.get('title', '')}  ({ds.sizes['draw']} draws per budget, same seed; "
+             f"profit = net revenue through D{int(ds.age.values[-1])} - spend)", ""]
+    lines += [" ".join(f"{c[k]:>{c[2]}}" for c in columns) for k in (0, 1)]
+    lines += [" ".join(f"{c[3][i]:>{c[2]}}" for c in columns) for i in range(ds.sizes["budget"])]
+    best = float(ds.attrs["best_budget_usd"])
+    best_profit = float(ds.expected_profit.sel(budget=best))
+    lines += ["", f"Budget that maximises expected profit: {_usd(best)} USD/day "
+                  f"(expected profit {_usd(best_profit)} USD)."]
+    safe = float(ds.attrs["largest_safe_budget_usd"])
+    if math.isfinite(safe):
+        p = float(ds.p_roas_at_least.sel(budget=safe))
+        lines.append(f"Largest budget with {rule} >= {probability:.0%}: {_usd(safe)} USD/day "
+                     f"({rule} = {p:.0%}).")
+    else:
+        lo = float(ds.budget.values[0])
+        p = float(ds.p_roas_at_least.values[0])
+        lines.append(f"Largest budget with {rule} >= {probability:.0%}: none of these budgets "
+                     f"(at the smallest, {_usd(lo)} USD/day, {rule} = {p:.0%}).")
+    return "\n".join(lines)
+
+
+def write_scale(ds: xr.Dataset, path):
+    """Write a scale dataset to NetCDF atomically (as ``simcore.dataset.write_dataset``)."""
+    from simcore.dataset import write_dataset
+
+    return write_dataset(ds, path)
