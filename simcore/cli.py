@@ -145,7 +145,8 @@ def _cmd_run(args) -> int:
         check_output(args.output, (".nc",))
     show = sys.stderr.isatty() and not args.no_progress
     from tqdm import tqdm
-    with tqdm(total=loaded.scenario.simulation.draws, desc="draws", unit="draw",
+    markets = max(1, len(loaded.scenario.markets))
+    with tqdm(total=markets * loaded.scenario.simulation.draws, desc="draws", unit="draw",
               file=sys.stderr, disable=not show) as bar:
         ds = run(loaded, progress=bar.update)
     if args.output is not None:
@@ -237,7 +238,9 @@ def _cmd_scale(args) -> int:
     age = check_age(min(30, horizon) if args.age is None else args.age, horizon, "--age")
     show = sys.stderr.isatty() and not args.no_progress
     from tqdm import tqdm
-    with tqdm(total=budgets.size * loaded.scenario.simulation.draws, desc="budgets x draws",
+    markets = max(1, len(loaded.scenario.markets))
+    with tqdm(total=budgets.size * markets * loaded.scenario.simulation.draws,
+              desc="budgets x draws",
               unit="draw", file=sys.stderr, disable=not show) as bar:
         ds = scale(loaded, budgets, age=age, probability=probability, target=target,
                    progress=bar.update)

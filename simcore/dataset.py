@@ -38,17 +38,6 @@ def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray,
     interstitial = sums[:, :, K.V_INTERSTITIAL]
     revenue_iaa = rewarded * per_draw[:, 0] + interstitial * per_draw[:, 1]
     revenue_iap = sums[:, :, K.V_IAP_GROSS] * per_draw[:, 2]
-    total_spend = spend.sum(axis=1)
-    cumulative = np.cumsum((revenue_iaa + revenue_iap).sum(axis=1), axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):  # a draw that spent nothing: NaN
-        roas = np.where(total_spend[:, None] > 0, cumulative / total_spend[:, None], np.nan)
-        roas_paid = np.where(total_spend[:, None] > 0, np.cumsum(revenue_channel[:, 0], axis=1)
-                             / total_spend[:, None], np.nan)
-    paid = roas >= 1.0
-    payback = np.where(paid.any(axis=1), paid.argmax(axis=1), np.nan).astype(float)
-    paid_act = activations[:, 0].sum(axis=1)
-    with np.errstate(divide="ignore"):
-        cpa = np.where(paid_act > 0, total_spend / np.maximum(paid_act, 1), np.inf)
 
     def var(dims, data, units, long_name):
         return dims, data, {"units": units, "long_name": long_name}
@@ -77,13 +66,6 @@ def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray,
                                "developer (after tax, platform fee and refunds)"),
             "payers": var(dca, sums[:, :, K.V_NEW_PAYERS], "users",
                           "users making their first purchase at age (cumulative sum = payers)"),
-            "roas": var(("draw", "age"), roas, "1", "blended: cumulative net revenue through "
-                        "age of all cohorts and channels / total spend"),
-            "roas_paid": var(("draw", "age"), roas_paid, "1", "paid-only: cumulative net "
-                             "revenue through age of paid users / total spend"),
-            "payback_day": var(("draw",), payback, "days",
-                               "first age with roas >= 1 (NaN: not within the horizon)"),
-            "cpa": var(("draw",), cpa, "USD", "realised cost per paid activation"),
         },
         coords={
             "draw": ("draw", np.arange(n_draws), {"long_name": "Monte Carlo draw"}),
@@ -94,24 +76,60 @@ def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray,
                     {"units": "days", "long_name": "days since activation"}),
         },
         attrs={
-            "title": loaded.scenario.title.name,
-            "scenario_toml": loaded.text,
-            "scenario_overrides": "\n".join(loaded.overrides),
-            "scenario_json": loaded.resolved_json,
-            "scenario_hash": loaded.hash,
-            "seed": int(plan.seed),
-            "simcore_version": __version__,
+            **scenario_attrs(loaded),
             "retention_model": plan.retention.model,
             "retention_alpha": plan.retention.alpha,
             "retention_beta": plan.retention.beta,
             "retention_c": plan.retention.c,
         },
     )
+    return add_outcomes(add_parameters(ds, loaded, values))
+
+
+def scenario_attrs(loaded) -> dict:
+    """The attributes that say which scenario a dataset came from."""
+    return {"title": loaded.scenario.title.name, "scenario_toml": loaded.text,
+            "scenario_overrides": "\n".join(loaded.overrides),
+            "scenario_json": loaded.resolved_json, "scenario_hash": loaded.hash,
+            "seed": int(loaded.scenario.simulation.seed), "simcore_version": __version__}
+
+
+def add_parameters(ds: xr.Dataset, loaded, values: dict) -> xr.Dataset:
+    """Add ``param_<key>`` (draw) for each uncertain parameter's sampled values."""
     for dist in loaded.uncertainty.parameters:
-        ds[f"param_{dist.key}"] = var(("draw",), np.asarray(values[dist.key], dtype=float),
-                                      dist.unit or "1", f"sampled value of {dist.key}")
-        ds[f"param_{dist.key}"].attrs["distribution"] = dist.describe()
+        ds[f"param_{dist.key}"] = (("draw",), np.asarray(values[dist.key], dtype=float), {
+            "units": dist.unit or "1", "long_name": f"sampled value of {dist.key}",
+            "distribution": dist.describe()})
     return ds
+
+
+def add_outcomes(ds: xr.Dataset) -> xr.Dataset:
+    """Add roas, roas_paid, payback_day and cpa, derived from spend, activations and revenue
+    (after assembling a run, or after adding markets together)."""
+    total_spend = ds.spend.sum("cohort").values
+    revenue = (ds.revenue_iaa + ds.revenue_iap).sum("cohort").transpose("draw", "age").values
+    paid_revenue = ds.revenue_by_channel.sel(channel="paid_ads").transpose("draw", "age").values
+    spent = total_spend[:, None] > 0
+    with np.errstate(invalid="ignore", divide="ignore"):  # a draw that spent nothing: NaN
+        roas = np.where(spent, np.cumsum(revenue, axis=1) / total_spend[:, None], np.nan)
+        roas_paid = np.where(spent, np.cumsum(paid_revenue, axis=1) / total_spend[:, None],
+                             np.nan)
+    reached = roas >= 1.0
+    payback = np.where(reached.any(axis=1), reached.argmax(axis=1), np.nan).astype(float)
+    paid_act = ds.activations_by_channel.sel(channel="paid_ads").sum("cohort").values
+    with np.errstate(divide="ignore"):
+        cpa = np.where(paid_act > 0, total_spend / np.maximum(paid_act, 1), np.inf)
+    return ds.assign(
+        roas=(("draw", "age"), roas, {"units": "1", "long_name": "blended: cumulative net "
+                                      "revenue through age of all cohorts and channels / "
+                                      "total spend"}),
+        roas_paid=(("draw", "age"), roas_paid, {"units": "1", "long_name": "paid-only: "
+                                                "cumulative net revenue through age of paid "
+                                                "users / total spend"}),
+        payback_day=(("draw",), payback, {"units": "days", "long_name": "first age with roas "
+                                          ">= 1 (NaN: not within the horizon)"}),
+        cpa=(("draw",), cpa, {"units": "USD", "long_name": "realised cost per paid "
+                              "activation"}))
 
 
 

@@ -82,6 +82,7 @@ class Plan:
     iap: IapParams | None
     rules: tuple = ()            # UA rules (simcore.scenario.schema.Rule), see simcore.policy
     fission: Fission | None = None
+    market: int = 0              # index of the market in a multi-market run (random streams)
 
     @property
     def n_cohorts(self) -> int:

@@ -1,44 +1,56 @@
 """The one place random streams are derived: ``numpy.random.SeedSequence`` keyed by purpose.
 
-Every stream is ``SeedSequence(seed, spawn_key=(point, stream, draw, ...))``, with the full
-128-bit state (never a 32-bit seed), so streams do not collide and do not depend on threads,
-workers or the order in which work runs. ``point`` indexes a sweep point (0 for a single run).
+Every stream is ``SeedSequence(seed, spawn_key=(point, stream, draw, ...[, market]))``, with
+the full 128-bit state (never a 32-bit seed), so streams do not collide and do not depend on
+threads, workers or the order in which work runs. ``point`` indexes a sweep point (0 for a
+single run); ``market`` a market of a multi-market run after the first.
 """
+
+import hashlib
 
 import numpy as np
 
 ACQUISITION = 0   # per draw: daily cost movements and activation counts
 USERS = 1         # per (draw, cohort, chunk): the kernel's xoshiro256** state
-PARAMETERS = 2    # per draw: the copula normals of the uncertain parameters
+PARAMETERS = 2    # per (draw, field): the uniform behind an uncertain parameter
 SHARE = 3         # per draw: share activations by day (social fission)
 SHARE_USERS = 4   # per (draw, cohort, chunk): the kernel state for users who came by a share
 
 
-def acquisition_rng(seed: int, draw: int, point: int = 0) -> np.random.Generator:
-    """Generator for one draw's campaign-level randomness."""
+def _key(*parts: int, market: int = 0) -> tuple[int, ...]:
+    """Spawn key; markets after the first of a multi-market run add their index."""
+    return parts + ((market,) if market else ())
+
+
+def acquisition_rng(seed: int, draw: int, point: int = 0, market: int = 0,
+                    ) -> np.random.Generator:
+    """Generator for one draw's campaign-level randomness (in one market)."""
     return np.random.Generator(np.random.PCG64(
-        np.random.SeedSequence(seed, spawn_key=(point, ACQUISITION, draw))))
+        np.random.SeedSequence(seed, spawn_key=_key(point, ACQUISITION, draw, market=market))))
 
 
-def parameter_rng(seed: int, draw: int, point: int = 0) -> np.random.Generator:
-    """Generator for one draw's uncertain-parameter values."""
+def parameter_uniform(seed: int, draw: int, key: str, point: int = 0) -> float:
+    """The uniform in (0, 1) behind uncertain field ``key`` (dotted name) in one draw."""
+    key_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
+    bits = np.random.SeedSequence(seed, spawn_key=(point, PARAMETERS, draw, key_id)
+                                  ).generate_state(1, np.uint64)[0]
+    return (float(bits >> np.uint64(11)) + 0.5) * 2.0**-53
+
+
+def share_rng(seed: int, draw: int, point: int = 0, market: int = 0) -> np.random.Generator:
+    """Generator for one draw's share activations (in one market)."""
     return np.random.Generator(np.random.PCG64(
-        np.random.SeedSequence(seed, spawn_key=(point, PARAMETERS, draw))))
-
-
-def share_rng(seed: int, draw: int, point: int = 0) -> np.random.Generator:
-    """Generator for one draw's share activations."""
-    return np.random.Generator(np.random.PCG64(
-        np.random.SeedSequence(seed, spawn_key=(point, SHARE, draw))))
+        np.random.SeedSequence(seed, spawn_key=_key(point, SHARE, draw, market=market))))
 
 
 def chunk_states(seed: int, draw: int, cohort: int, n_chunks: int, point: int = 0,
-                 stream: int = USERS) -> np.ndarray:
+                 stream: int = USERS, market: int = 0) -> np.ndarray:
     """uint64[n_chunks, 4] xoshiro256** states for the user chunks of one (draw, cohort)
     (``stream``: USERS for paid users, SHARE_USERS for users who came by a share)."""
     out = np.empty((n_chunks, 4), dtype=np.uint64)
     for k in range(n_chunks):
-        ss = np.random.SeedSequence(seed, spawn_key=(point, stream, draw, cohort, k))
+        ss = np.random.SeedSequence(seed, spawn_key=_key(point, stream, draw, cohort, k,
+                                                         market=market))
         out[k] = ss.generate_state(4, np.uint64)
         if not out[k].any():  # the all-zero state is xoshiro's one fixed point
             out[k, 0] = 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -40,7 +41,8 @@ def simulate_draw(plan: Plan, draw: int, activations: np.ndarray, point: int = 0
         sizes[-1] = int(n) - CHUNK_USERS * (n_chunks - 1)
         users.append(sizes)
         cohorts.append(np.full(n_chunks, cohort, dtype=np.int64))
-        states.append(seeding.chunk_states(plan.seed, draw, cohort, n_chunks, point, stream))
+        states.append(seeding.chunk_states(plan.seed, draw, cohort, n_chunks, point, stream,
+                                           plan.market))
     if not users:
         return np.zeros((n_cohorts, K.N_VARS, plan.horizon + 1))
     args = (np.concatenate(users), np.concatenate(cohorts), np.concatenate(states),
@@ -71,7 +73,7 @@ def simulate_campaign(plan: Plan, draw: int, point: int = 0,
     """
     acq = plan.acquisition
     n = plan.n_cohorts
-    rng = seeding.acquisition_rng(plan.seed, draw, point)
+    rng = seeding.acquisition_rng(plan.seed, draw, point, plan.market)
     spend = np.zeros(n)
     activations = np.zeros((len(CHANNELS), n), dtype=np.int64)
     if not plan.rules and plan.fission is None:
@@ -81,7 +83,7 @@ def simulate_campaign(plan: Plan, draw: int, point: int = 0,
         return spend, activations, sums
     policy = Policy(plan.rules, acq.budgets_usd)
     moves = cost_moves(acq, rng)
-    fission, share_rng = plan.fission, seeding.share_rng(plan.seed, draw, point)
+    fission, share_rng = plan.fission, seeding.share_rng(plan.seed, draw, point, plan.market)
     sums = np.zeros((len(CHANNELS), n, K.N_VARS, plan.horizon + 1))
     dau = np.zeros(n + plan.horizon)            # active users by calendar day, so far
     for day in range(n):
@@ -123,11 +125,24 @@ def run(loaded: LoadedScenario, progress: Callable[[int], None] | None = None) -
     """Simulate every draw of a loaded scenario; return the ROAS dataset.
 
     Each draw samples its uncertain parameters, then delivers the campaign and simulates
-    every user. ``progress`` (optional) is called with 1 after each finished draw.
+    every user. A scenario with ``[[markets]]`` runs each market and adds them up (see
+    ``simcore.markets``). ``progress`` (optional) is called with 1 after each finished draw
+    (of each market).
     """
+    if loaded.scenario.markets:
+        from simcore.markets import run_markets
+
+        return run_markets(loaded, progress)
+    return run_market(loaded, progress=progress)
+
+
+def run_market(loaded: LoadedScenario, market: int = 0,
+               progress: Callable[[int], None] | None = None) -> xr.Dataset:
+    """``run`` for one market; ``market`` (its index in a multi-market run) picks its streams."""
     from simcore.dataset import build_dataset  # xarray loads in ~0.4 s: only when assembling
 
     plans, values = draw_plans(loaded)
+    plans = [dataclasses.replace(p, market=market) for p in plans] if market else plans
     base = plans[0]
     n_cohorts = base.n_cohorts
     sums = np.zeros((base.draws, len(CHANNELS), n_cohorts, K.N_VARS, base.horizon + 1))

@@ -199,6 +199,12 @@ CASES = [
     Case("share-k-factor-above-one",
          both(put("share.shares_per_active_day", "5.0"), put("share.conversion", "0.5")),
          key="share.shares_per_active_day", contains=("K-factor", "max_users_per_day")),
+    Case("market-shares-not-one",
+         tail='[[markets]]\nregion = "US"\nbudget_share = 0.6\n'
+              '[[markets]]\nregion = "JP"\nbudget_share = 0.3\n',
+         key="markets", contains=("sum to 1",)),
+    Case("market-unknown-region", tail='[[markets]]\nregion = "XX"\nbudget_share = 1.0\n',
+         key="markets.0.region", contains=("valid values", "'BR'")),
     # uncertain parameters: distributions and correlations
     Case("dist-p90-below-median",
          put("ads.ecpm_rewarded_usd", '{ dist = "lognormal", median = 12.0, p90 = 10.0 }'),

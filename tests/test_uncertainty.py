@@ -139,6 +139,10 @@ def test_a_draws_values_do_not_depend_on_how_many_draws_run():
         np.testing.assert_array_equal(few[key], many[key][:5])
     other = u.sample(12, np.arange(5))
     assert not np.array_equal(few[u.keys[0]], other[u.keys[0]])
+    # nor on which other fields are uncertain
+    alone = uncertain('ads.developer_share={dist="uniform", low=0.5, high=0.8}'
+                      ).sample(11, np.arange(5))
+    np.testing.assert_array_equal(alone["ads.developer_share"], few["ads.developer_share"])
 
 
 def test_dataset_records_sampled_values_along_draw():

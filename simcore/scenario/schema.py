@@ -322,6 +322,19 @@ class Share(Section):
         "effective K-factor is >= 1)", ge=0, le=10**9)
 
 
+class Market(Section):
+    """One market of a multi-market run: a region with its share of the daily budget. The
+    scenario's values (which describe ``campaign.region``) are moved to this region's levels
+    (``simcore.regions``); ``set`` then overrides any field, as ``--set`` would."""
+
+    region: Literal[REGIONS] = field(description="Market region")
+    budget_share: float = field(unit="share", description="Share of campaign.daily_budget_usd "
+                                "spent in this market", gt=0, le=1)
+    set: dict[str, float | int | str | dict | list] = field(
+        {}, description="Overrides for this market: dotted key -> value (numbers or "
+        "distribution tables)")
+
+
 RULE_METRICS = ("roas_d0", "roas_d1", "roas_d3", "roas_d7", "cpa", "cumulative_roas")
 
 
@@ -367,8 +380,30 @@ class Scenario(Section):
     ads: Ads | None = None
     iap: Iap | None = None
     share: Share | None = None
+    markets: list[Market] = field([], description="Markets of a multi-market run "
+                                  "([[markets]] tables); empty = campaign.region only")
     rules: list[Rule] = field([], description="UA rules ([[rules]] tables), evaluated daily "
                               "in order")
+
+    @model_validator(mode="after")
+    def _markets(self):
+        if not self.markets:
+            return self
+        regions = [m.region for m in self.markets]
+        for i, region in enumerate(regions):
+            if region in regions[:i]:
+                raise ScenarioError(f"markets.{i}.region", f"= '{region}': given twice")
+        total = sum(m.budget_share for m in self.markets)
+        if abs(total - 1.0) > 1e-9:
+            raise ScenarioError("markets", f"budget shares sum to {total:.6g}: they must sum "
+                                f"to 1 ({', '.join(f'{m.region} {m.budget_share:g}' for m in self.markets)})")
+        for i, m in enumerate(self.markets):
+            for key in m.set:
+                if key.startswith(("simulation.", "markets", "rules", "share.window_days")) \
+                        or key in ("campaign.days", "campaign.region"):
+                    raise ScenarioError(f"markets.{i}.set", f"'{key}' is the same for every "
+                                        "market: set it for the scenario")
+        return self
 
     @model_validator(mode="after")
     def _monetization_sections(self):

@@ -152,23 +152,21 @@ class Uncertainty:
     def sample(self, seed: int, draws, point: int = 0) -> dict[str, np.ndarray]:
         """Sampled values by dotted key for the given draw numbers (field units).
 
-        Each draw has its own random stream, so draw d's values do not depend on how many
-        draws are run.
+        Each (draw, key) has its own random stream, so draw d's values do not depend on how
+        many draws are run, nor on which other fields are uncertain (unless correlated).
         """
         draws = np.atleast_1d(np.asarray(draws, dtype=np.int64))
         if not self.parameters:
             return {}
+        from scipy.special import ndtr, ndtri
+
         chol = np.linalg.cholesky(self.normal_correlation())
-        z = np.stack([seeding.parameter_rng(seed, int(d), point).standard_normal(len(self.keys))
+        u = np.array([[seeding.parameter_uniform(seed, int(d), key, point) for key in self.keys]
                       for d in draws])
-        u = np.clip(_normal_cdf(z @ chol.T), TAIL, 1.0 - TAIL)
+        # z @ chol.T without BLAS, whose rounding can depend on the number of rows
+        z = (ndtri(u)[:, None, :] * chol[None, :, :]).sum(axis=2)
+        u = np.clip(ndtr(z), TAIL, 1.0 - TAIL)
         return {d.key: d.ppf(u[:, i]) for i, d in enumerate(self.parameters)}
-
-
-def _normal_cdf(z: np.ndarray) -> np.ndarray:
-    from scipy.special import ndtr
-
-    return ndtr(z)
 
 
 # --- reading distributions out of a parsed scenario -------------------------------------------

@@ -1,0 +1,112 @@
+"""Multi-market runs: one scenario across several regions, each with its share of the budget.
+
+Each ``[[markets]]`` table becomes a full scenario: the scenario's values (which describe its
+own ``campaign.region``) moved to the market's region levels (``simcore.regions``: unit cost,
+eCPMs, purchase values scaled by the ratio of the indices; the region's tax rate), the daily
+budget times the market's share, then the market's ``set`` overrides. Markets share each
+draw's uncertain parameters (draw d is one state of the world everywhere) and use their own
+random streams for campaigns and users. The run's dataset adds the markets up and keeps
+``*_by_region`` breakdowns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import numpy as np
+import xarray as xr
+
+from simcore.dataset import add_outcomes, add_parameters, scenario_attrs
+from simcore.errors import ScenarioError
+from simcore.regions import REGION_LEVELS
+from simcore.scenario import LoadedScenario
+
+# variables that add up across markets (the rest are derived by ``add_outcomes``)
+ADDITIVE = ("spend", "activations", "activations_by_channel", "revenue_by_channel",
+            "active_users", "sessions", "ad_impressions", "ad_impressions_rewarded", "purchases",
+            "revenue_iaa", "revenue_iap", "payers")
+
+
+def _toml(value) -> str:
+    """A value as TOML text, for an override."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+def market_scenarios(loaded: LoadedScenario) -> list[LoadedScenario]:
+    """The scenario of each market, in ``[[markets]]`` order."""
+    s = loaded.scenario
+    base = REGION_LEVELS[s.campaign.region]
+    out = []
+    for i, market in enumerate(s.markets):
+        level = REGION_LEVELS[market.region]
+        budget = [f"campaign.daily_budget_usd={s.campaign.daily_budget_usd * market.budget_share!r}"]
+        if s.campaign.daily_budgets_usd is not None:
+            budget.append("campaign.daily_budgets_usd="
+                          + _toml([b * market.budget_share for b in s.campaign.daily_budgets_usd]))
+        try:
+            m = loaded.with_overrides("markets=[]", f'campaign.region="{market.region}"', *budget)
+            scale = {("campaign.target_cpa_usd" if s.campaign.bidding == "target_cpa"
+                      else "campaign.cpm_usd"): level.cost_index / base.cost_index}
+            if s.ads is not None:
+                ratio = level.ecpm_index / base.ecpm_index
+                scale |= {"ads.ecpm_rewarded_usd": ratio, "ads.ecpm_interstitial_usd": ratio}
+            if s.iap is not None:
+                key = "iap.gamma" if s.iap.gamma is not None else "iap.arppu_d30_usd"
+                scale[key] = level.price_index / base.price_index
+                if market.region != s.campaign.region:
+                    m = m.with_overrides(f"iap.tax_rate={level.tax_rate!r}")
+            for key, factor in scale.items():
+                if factor != 1.0:
+                    m = m.scaled(key, factor)
+            if market.set:
+                m = m.with_overrides(*(f"{k}={_toml(v)}" for k, v in market.set.items()))
+        except ScenarioError as err:
+            raise ScenarioError(f"markets.{i} ({market.region}): {err.key}", err.message,
+                                loaded.source) from None
+        out.append(m)
+    return out
+
+
+def run_markets(loaded: LoadedScenario,
+                progress: Callable[[int], None] | None = None) -> xr.Dataset:
+    """Simulate every market and add them up: totals as in a single-market run, and
+    ``spend_by_region``, ``activations_by_region``, ``revenue_by_region``, ``roas_by_region``
+    and ``cpa_by_region`` along ``region``."""
+    from simcore.simulate import run_market
+
+    markets = market_scenarios(loaded)
+    regions = [m.region for m in loaded.scenario.markets]
+    runs = [run_market(m, market=i, progress=progress) for i, m in enumerate(markets)]
+    stacked = xr.concat([r[list(ADDITIVE)] for r in runs],
+                        dim=xr.DataArray(regions, dims="region", name="region"))
+    total = stacked.sum("region", keep_attrs=True)
+    for name in ADDITIVE:
+        total[name] = total[name].astype(runs[0][name].dtype)
+    total = total.assign_coords(region=("region", regions,
+                                        {"long_name": "market region"}))
+    total.attrs = {**runs[0].attrs, **scenario_attrs(loaded), "regions": ",".join(regions)}
+    sim = loaded.scenario.simulation
+    values = loaded.uncertainty.sample(sim.seed, np.arange(sim.draws))
+    ds = add_outcomes(add_parameters(total, loaded, values))
+    per_market = [add_outcomes(r) for r in runs]   # each market on its own
+    revenue = (stacked.revenue_iaa + stacked.revenue_iap).sum("cohort")
+    return ds.assign(
+        spend_by_region=stacked.spend.assign_attrs(units="USD", long_name="spend on the "
+                                                   "cohort in the market"),
+        activations_by_region=stacked.activations.assign_attrs(
+            units="users", long_name="activated users in the cohort in the market"),
+        revenue_by_region=revenue.transpose("draw", "region", "age").assign_attrs(
+            units="USD", long_name="net revenue at age of the market's cohorts"),
+        roas_by_region=xr.concat([r.roas for r in per_market], dim="region").transpose(
+            "draw", "region", "age").assign_attrs(units="1", long_name="the market's blended "
+                                                  "ROAS by age"),
+        cpa_by_region=xr.concat([r.cpa for r in per_market], dim="region").transpose(
+            "draw", "region").assign_attrs(units="USD", long_name="the market's realised "
+                                           "cost per paid activation"))
