@@ -15,12 +15,14 @@ import numpy as np
 
 from simcore.plan import compile_plan
 from simcore.scenario import packaged_scenarios
-from simcore.scenario.loading import validate
+from simcore.scenario.loading import split_uncertainty, validate
 from simcore.simulate import simulate_draw
 
 
 def plan(name, drop_cap=False):
     data = tomllib.loads(packaged_scenarios()[name].read_text())
+    data.pop("correlations", None)
+    data, _ = split_uncertainty(data)           # uncertain fields at their medians
     if drop_cap:
         data["ads"].pop("interstitial_cap_per_day")
     return compile_plan(validate(data, name))

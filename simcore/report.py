@@ -150,6 +150,14 @@ def _summary_tables(ds, s: Summary) -> str:
         [(_usd(p["mean"], 0), _usd(p["p5"], 0), _usd(p["cvar"], 0), _share(p["prob_loss"]))],
         caption=f"Net profit through D{h} (net revenue - spend, per draw)"))
 
+    if s.markets:
+        parts.append(_table(
+            ("market", "share of spend", "CPA p50 [USD]", f"ROAS D{s.day} p50",
+             f"P(ROAS D{s.day} &ge; {_e(f'{s.target:g}')})"),
+            [(r, _share(sh), _usd(cpa), _ratio(roas), f"{p:.2f}")
+             for r, sh, cpa, roas, p in s.markets],
+            caption="Markets (each on its own spend and users)"))
+
     if s.drivers:
         parts.append(_table(
             ("parameter", "Spearman", "partial rank"),

@@ -65,47 +65,62 @@ def simulate_campaign(plan: Plan, draw: int, point: int = 0,
     """One draw's campaign: spend [USD] per cohort, activations [channel, cohort] and kernel
     sums [channel, cohort, N_VARS, age] (channels as in ``CHANNELS``).
 
-    Without UA rules or sharing the schedule is bought at once. Otherwise day by day: the
-    policy sets the day's budget from what was seen up to yesterday; share users arrive in
-    proportion to yesterday's active users; the day's users are simulated, and their activity
-    is added to the days ahead. Streams are the same either way, so rules that never fire
-    change nothing.
+    Paid users: without UA rules the schedule is bought and simulated at once; with rules,
+    day by day, the policy setting each day's budget from what was seen up to yesterday
+    (streams are the same either way, so rules that never fire change nothing). Then, with
+    sharing, share users day by day (see ``_share_users``).
     """
     acq = plan.acquisition
     n = plan.n_cohorts
     rng = seeding.acquisition_rng(plan.seed, draw, point, plan.market)
     spend = np.zeros(n)
     activations = np.zeros((len(CHANNELS), n), dtype=np.int64)
-    if not plan.rules and plan.fission is None:
-        spend[:], activations[0] = deliver(acq, rng)
-        sums = np.zeros((len(CHANNELS), n, K.N_VARS, plan.horizon + 1))
-        sums[0] = simulate_draw(plan, draw, activations[0], point)
-        return spend, activations, sums
-    policy = Policy(plan.rules, acq.budgets_usd)
-    moves = cost_moves(acq, rng)
-    fission, share_rng = plan.fission, seeding.share_rng(plan.seed, draw, point, plan.market)
     sums = np.zeros((len(CHANNELS), n, K.N_VARS, plan.horizon + 1))
-    dau = np.zeros(n + plan.horizon)            # active users by calendar day, so far
-    for day in range(n):
-        if day < acq.days:
+    if not plan.rules:
+        spend[:acq.days], activations[0, :acq.days] = deliver(acq, rng)
+        sums[0] = simulate_draw(plan, draw, activations[0], point)
+    else:
+        policy = Policy(plan.rules, acq.budgets_usd)
+        moves = cost_moves(acq, rng)
+        for day in range(acq.days):
             spend[day] = policy.budget(day)
-            activations[0, day] = buy(acq, spend[day], acq.unit_cost(spend[day]) * moves[day],
-                                      rng)
-        if fission is not None and 0 < day < fission.window_days:
-            arrivals = share_rng.poisson(fission.k_per_active_day * dau[day - 1])
-            if fission.max_users_per_day is not None:
-                arrivals = min(arrivals, fission.max_users_per_day)
-            activations[1, day] = arrivals
-        for channel, stream in enumerate((seeding.USERS, seeding.SHARE_USERS)):
-            if activations[channel, day]:
-                only_today = np.zeros(n, dtype=np.int64)
-                only_today[day] = activations[channel, day]
-                sums[channel, day] = simulate_draw(plan, draw, only_today, point, stream)[day]
-        dau[day:day + plan.horizon + 1] += sums[:, day, K.V_ACTIVE].sum(axis=0)
-        if day < acq.days:
+            activations[0, day] = buy(acq, spend[day],
+                                      acq.unit_cost(spend[day]) * moves[day], rng)
+            sums[0, day] = _one_cohort(plan, draw, day, activations[0, day], point,
+                                       seeding.USERS)
             policy.observe(day, spend[day], activations[0, day],
                            plan.money.net_revenue(sums[0, day]))
+    if plan.fission is not None:
+        _share_users(plan, draw, point, activations, sums)
     return spend, activations, sums
+
+
+def _one_cohort(plan: Plan, draw: int, day: int, users: int, point: int,
+                stream: int) -> np.ndarray:
+    """Kernel sums [N_VARS, age] of one cohort of ``users`` activated on ``day``."""
+    only_today = np.zeros(plan.n_cohorts, dtype=np.int64)
+    only_today[day] = users
+    return simulate_draw(plan, draw, only_today, point, stream)[day]
+
+
+def _share_users(plan: Plan, draw: int, point: int, activations: np.ndarray,
+                 sums: np.ndarray) -> None:
+    """Add share users (channel 1) in place: day t brings Poisson(k * DAU(t - 1)) new users
+    (capped), simulated on their own streams; their activity joins the DAU of later days."""
+    f = plan.fission
+    h = plan.horizon
+    rng = seeding.share_rng(plan.seed, draw, point, plan.market)
+    dau = np.zeros(plan.n_cohorts + h)          # active users by calendar day
+    for cohort in range(plan.n_cohorts):
+        dau[cohort:cohort + h + 1] += sums[0, cohort, K.V_ACTIVE]
+    for day in range(1, f.window_days):
+        arrivals = rng.poisson(f.k_per_active_day * dau[day - 1])
+        if f.max_users_per_day is not None:
+            arrivals = min(arrivals, f.max_users_per_day)
+        activations[1, day] = arrivals
+        if arrivals:
+            sums[1, day] = _one_cohort(plan, draw, day, arrivals, point, seeding.SHARE_USERS)
+            dau[day:day + h + 1] += sums[1, day, K.V_ACTIVE]
 
 
 def draw_plans(loaded: LoadedScenario, point: int = 0) -> tuple[list[Plan], dict[str, np.ndarray]]:

@@ -38,6 +38,9 @@ class Summary:
     drivers: list[tuple[str, float, float]]   # (key, spearman, partial rank), top 5
     day: int                                  # age [days] of break-even CPA and drivers
     target: float                             # ROAS target of break-even CPA
+    markets: list[tuple[str, float, float, float, float]] = ()  # multi-market runs: (region,
+                                              #   spend share, CPA p50 [USD], ROAS(day) p50,
+                                              #   P(ROAS(day) >= target)) per market
 
 
 def _stats(values: np.ndarray) -> dict[str, float]:
@@ -79,7 +82,19 @@ def summarize(ds: xr.Dataset, day: int | None = None, target: float = 1.0) -> Su
         break_even_cpa={p: analysis.break_even_cpa(ds, day, target, p)
                         for p in BREAK_EVEN_PROBABILITIES},
         profit=analysis.profit_risk(ds, PROFIT_ALPHA), drivers=_drivers(ds, day), day=day,
-        target=float(target))
+        target=float(target), markets=_markets(ds, day, target))
+
+
+def _markets(ds: xr.Dataset, day: int, target: float) -> list:
+    if "region" not in ds.dims:
+        return []
+    spend = ds.spend_by_region.sum("cohort").mean("draw")
+    share = spend / spend.sum()
+    roas = ds.roas_by_region.sel(age=day)
+    return [(str(r), float(share.sel(region=r)),
+             float(ds.cpa_by_region.sel(region=r).median()),
+             float(roas.sel(region=r).median()), float((roas.sel(region=r) >= target).mean()))
+            for r in ds.region.values]
 
 
 def format_summary(s: Summary) -> str:
@@ -109,8 +124,19 @@ def format_summary(s: Summary) -> str:
         _profit_line(s.profit),
         "",
         *_driver_lines(s),
+        *_market_lines(s),
     ]
     return "\n".join(lines)
+
+
+def _market_lines(s: Summary) -> list[str]:
+    if not s.markets:
+        return []
+    lines = ["", f"{'market':<8}{'spend':>8}{'CPA p50':>10}{f'ROAS D{s.day} p50':>15}"
+                 f"{f'P(>={s.target:g})':>10}"]
+    lines += [f"{r:<8}{sh:>8.0%}{cpa:>10.3f}{roas:>15.3f}{p:>10.2f}"
+              for r, sh, cpa, roas, p in s.markets]
+    return lines
 
 
 def _break_even_line(s: Summary) -> str:

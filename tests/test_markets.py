@@ -93,3 +93,27 @@ def test_bad_markets_are_one_line_errors(markets, key, message):
         simcore.run(scenario)
     text = str(err.value)
     assert key in text and message in text and "\n" not in text, text
+
+
+def test_summary_and_report_show_each_market():
+    from simcore.report import build_report
+
+    ds = simcore.run(loaded(THREE))
+    s = simcore.summarize(ds, day=3)
+    assert [m[0] for m in s.markets] == ["US", "JP", "BR"]
+    assert sum(m[1] for m in s.markets) == pytest.approx(1.0)
+    text = simcore.format_summary(s)
+    us = next(line for line in text.splitlines() if line.startswith("US "))
+    assert f"{float(ds.roas_by_region.sel(region='US', age=3).median()):.3f}" in us
+    assert "Markets (each on its own spend and users)" in build_report(ds, day=3)
+
+
+@pytest.mark.parametrize("name", sorted(simcore.scenario.packaged_scenarios()))
+def test_every_packaged_scenario_validates_and_runs_small(name):
+    """Scenario files run as they are (here two draws of a short, cheap campaign)."""
+    scenario = simcore.load_scenario(name, ["simulation.draws=2", "campaign.days=2",
+                                            "simulation.horizon_days=14"])
+    scenario = scenario.with_overrides(
+        f"campaign.daily_budget_usd={min(scenario.scenario.campaign.daily_budget_usd, 300.0)}")
+    ds = simcore.run(scenario)
+    assert np.isfinite(ds.roas.values).all() and (ds.activations.sum("cohort") > 0).all()
