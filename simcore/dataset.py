@@ -11,20 +11,19 @@ import xarray as xr
 from simcore import __version__
 from simcore.kernel import layout as K
 from simcore.outputs import write_atomic
+from simcore.channels import CHANNELS, PAID_CHANNELS
 
 ENGINE = "h5netcdf"
 
 
 def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray,
                   money: np.ndarray, plan, loaded, values: dict | None = None) -> xr.Dataset:
-    """Assemble kernel sums [draw, channel, cohort, var, age], spend [draw, cohort] and
-    activations [draw, channel, cohort] into the dataset.
+    """Assemble kernel sums [draw, channel, cohort, var, age], spend and activations
+    [draw, channel, cohort] into the dataset.
 
     ``money`` [draw, 3] holds each draw's USD per rewarded and per interstitial impression
     and its net share of purchase value; ``values`` the sampled uncertain parameters [draw].
     """
-    from simcore.simulate import CHANNELS
-
     by_channel = sums
     sums = by_channel.sum(axis=1)
     n_draws, n_cohorts, _, n_ages = sums.shape
@@ -44,7 +43,10 @@ def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray,
 
     ds = xr.Dataset(
         {
-            "spend": var(("draw", "cohort"), spend, "USD", "campaign spend on the cohort"),
+            "spend": var(("draw", "cohort"), spend.sum(axis=1), "USD",
+                         "spend on the cohort, all channels"),
+            "spend_by_channel": var(("draw", "channel", "cohort"), spend, "USD",
+                                    "spend on the cohort by channel"),
             "activations": var(("draw", "cohort"), activations.sum(axis=1), "users",
                                "activated users (first play) in the cohort, all channels"),
             "activations_by_channel": var(("draw", "channel", "cohort"), activations, "users",
@@ -108,7 +110,8 @@ def add_outcomes(ds: xr.Dataset) -> xr.Dataset:
     (after assembling a run, or after adding markets together)."""
     total_spend = ds.spend.sum("cohort").values
     revenue = (ds.revenue_iaa + ds.revenue_iap).sum("cohort").transpose("draw", "age").values
-    paid_revenue = ds.revenue_by_channel.sel(channel="paid_ads").transpose("draw", "age").values
+    paid_revenue = ds.revenue_by_channel.sel(channel=list(PAID_CHANNELS)).sum("channel"
+                                                                        ).transpose("draw", "age").values
     spent = total_spend[:, None] > 0
     with np.errstate(invalid="ignore", divide="ignore"):  # a draw that spent nothing: NaN
         roas = np.where(spent, np.cumsum(revenue, axis=1) / total_spend[:, None], np.nan)
@@ -116,7 +119,8 @@ def add_outcomes(ds: xr.Dataset) -> xr.Dataset:
                              np.nan)
     reached = roas >= 1.0
     payback = np.where(reached.any(axis=1), reached.argmax(axis=1), np.nan).astype(float)
-    paid_act = ds.activations_by_channel.sel(channel="paid_ads").sum("cohort").values
+    paid_act = ds.activations_by_channel.sel(channel=list(PAID_CHANNELS)).sum(
+        ("channel", "cohort")).values
     with np.errstate(divide="ignore"):
         cpa = np.where(paid_act > 0, total_spend / np.maximum(paid_act, 1), np.inf)
     return ds.assign(

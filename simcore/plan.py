@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,7 @@ from simcore.kernel import layout as K
 from simcore.retention import RetentionFit, active_share, fit_retention, survival
 from simcore.scenario import LoadedScenario
 from simcore.scenario.schema import Retention, Scenario
+from simcore.scenario.uncertainty import Z90
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,18 @@ class Fission:
 
 
 @dataclass(frozen=True)
+class Creators:
+    """Creator videos per day and what a view brings and costs."""
+
+    videos_per_day: float
+    log_views_median: float      # log of the median views per video
+    log_views_sd: float          # log-sd of views per video
+    activation_per_view: float   # anchor CTR x load success x first play
+    usd_per_view: float
+    days: int
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything a run needs, as plain numbers and arrays."""
 
@@ -82,13 +96,18 @@ class Plan:
     iap: IapParams | None
     rules: tuple = ()            # UA rules (simcore.scenario.schema.Rule), see simcore.policy
     fission: Fission | None = None
+    creators: Creators | None = None
+    organic: object | None = None  # simcore.scenario.schema.Organic (rates per day)
+    organic_days: int = 0
     market: int = 0              # index of the market in a multi-market run (random streams)
 
     @property
     def n_cohorts(self) -> int:
-        """Cohorts (calendar days with activations): campaign days, or the share window."""
+        """Cohorts (calendar days with activations): the longest of the campaign, creator,
+        organic and share days."""
         window = self.fission.window_days if self.fission is not None else 0
-        return max(self.acquisition.days, window)
+        creator = self.creators.days if self.creators is not None else 0
+        return max(self.acquisition.days, window, creator, self.organic_days)
 
 
 _FITS: dict = {}  # memo of deterministic fits: draws share most of their sections
@@ -179,12 +198,20 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
                                 "share.max_users_per_day")
         fission = Fission(k_day, float(k_eff), s.share.window_days or c.days,
                           s.share.max_users_per_day)
+    creators = None
+    if s.creator is not None:
+        cr = s.creator
+        creators = Creators(cr.videos_per_day, math.log(cr.views_median),
+                            math.log(cr.views_p90 / cr.views_median) / Z90,
+                            cr.anchor_ctr * cr.load_success * cr.first_play,
+                            cr.usd_per_1000_views / 1000.0, cr.days or c.days)
+    organic_days = (s.organic.days or c.days) if s.organic is not None else 0
     return Plan(prm, survival(np.arange(horizon + 1), ret.alpha, ret.beta, ret.c),
                 no_purchase, tiers, tier_edges(tiers) if tiers.size else np.zeros(0),
                 horizon, s.simulation.sampling == "aggregated",
                 s.simulation.seed, s.simulation.draws, acq,
                 Money(rewarded_usd, interstitial_usd, iap_net), ret, iap, tuple(s.rules),
-                fission)
+                fission, creators, s.organic, organic_days)
 
 
 def compile_loaded(loaded: LoadedScenario, scenario: Scenario | None = None,

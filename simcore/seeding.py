@@ -15,6 +15,11 @@ USERS = 1         # per (draw, cohort, chunk): the kernel's xoshiro256** state
 PARAMETERS = 2    # per (draw, field): the uniform behind an uncertain parameter
 SHARE = 3         # per draw: share activations by day (social fission)
 SHARE_USERS = 4   # per (draw, cohort, chunk): the kernel state for users who came by a share
+CREATOR = 5       # per draw: creator videos, their views and activations
+ORGANIC = 6       # per draw: search, profile and Mini Games Center activations
+# per (draw, cohort, chunk): the kernel state of the users each channel brought
+CHANNEL_USERS = {"paid_ads": USERS, "creator": 7, "search": 8, "profile": 9,
+                 "games_center": 10, "share": SHARE_USERS}
 
 
 def _key(*parts: int, market: int = 0) -> tuple[int, ...]:
@@ -24,9 +29,8 @@ def _key(*parts: int, market: int = 0) -> tuple[int, ...]:
 
 def acquisition_rng(seed: int, draw: int, point: int = 0, market: int = 0,
                     ) -> np.random.Generator:
-    """Generator for one draw's campaign-level randomness (in one market)."""
-    return np.random.Generator(np.random.PCG64(
-        np.random.SeedSequence(seed, spawn_key=_key(point, ACQUISITION, draw, market=market))))
+    """Generator for one draw's paid-ads campaign randomness (in one market)."""
+    return draw_rng(ACQUISITION, seed, draw, point, market)
 
 
 def parameter_uniform(seed: int, draw: int, key: str, point: int = 0) -> float:
@@ -37,10 +41,11 @@ def parameter_uniform(seed: int, draw: int, key: str, point: int = 0) -> float:
     return (float(bits >> np.uint64(11)) + 0.5) * 2.0**-53
 
 
-def share_rng(seed: int, draw: int, point: int = 0, market: int = 0) -> np.random.Generator:
-    """Generator for one draw's share activations (in one market)."""
+def draw_rng(stream: int, seed: int, draw: int, point: int = 0, market: int = 0,
+             ) -> np.random.Generator:
+    """Generator for one draw's randomness of one kind (``SHARE``, ``CREATOR``, ``ORGANIC``)."""
     return np.random.Generator(np.random.PCG64(
-        np.random.SeedSequence(seed, spawn_key=_key(point, SHARE, draw, market=market))))
+        np.random.SeedSequence(seed, spawn_key=_key(point, stream, draw, market=market))))
 
 
 def chunk_states(seed: int, draw: int, cohort: int, n_chunks: int, point: int = 0,

@@ -10,6 +10,7 @@ import numpy as np
 
 from simcore import seeding
 from simcore.acquisition import buy, cost_moves, deliver
+from simcore.channels import CHANNELS
 from simcore.kernel import layout as K
 from simcore.kernel.users import simulate_tasks
 from simcore.plan import Plan, compile_loaded
@@ -22,8 +23,7 @@ if TYPE_CHECKING:
 CHUNK_USERS = 16_384  # users per random stream; fixed, so results never depend on it
 
 
-CHANNELS = ("paid_ads", "share")   # sources of activated users, in dataset order
-
+_CH = {name: i for i, name in enumerate(CHANNELS)}
 
 def simulate_draw(plan: Plan, draw: int, activations: np.ndarray, point: int = 0,
                   stream: int = seeding.USERS) -> np.ndarray:
@@ -62,65 +62,98 @@ def simulate_draw(plan: Plan, draw: int, activations: np.ndarray, point: int = 0
 
 def simulate_campaign(plan: Plan, draw: int, point: int = 0,
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One draw's campaign: spend [USD] per cohort, activations [channel, cohort] and kernel
-    sums [channel, cohort, N_VARS, age] (channels as in ``CHANNELS``).
+    """One draw's campaign: spend [channel, cohort] [USD], activations [channel, cohort] and
+    kernel sums [channel, cohort, N_VARS, age] (channels as in ``CHANNELS``).
 
-    Paid users: without UA rules the schedule is bought and simulated at once; with rules,
-    day by day, the policy setting each day's budget from what was seen up to yesterday
-    (streams are the same either way, so rules that never fire change nothing). Then, with
-    sharing, share users day by day (see ``_share_users``).
+    Paid ads: without UA rules the schedule is bought and simulated at once; with rules, day
+    by day, the policy setting each day's budget from what was seen up to yesterday (streams
+    are the same either way, so rules that never fire change nothing). Creator videos next
+    (they depend on nothing simulated). Then organic and share users day by day, since they
+    follow recent activations and active users (see ``_later_users``).
     """
     acq = plan.acquisition
     n = plan.n_cohorts
     rng = seeding.acquisition_rng(plan.seed, draw, point, plan.market)
-    spend = np.zeros(n)
+    spend = np.zeros((len(CHANNELS), n))
     activations = np.zeros((len(CHANNELS), n), dtype=np.int64)
     sums = np.zeros((len(CHANNELS), n, K.N_VARS, plan.horizon + 1))
+    paid = _CH["paid_ads"]
     if not plan.rules:
-        spend[:acq.days], activations[0, :acq.days] = deliver(acq, rng)
-        sums[0] = simulate_draw(plan, draw, activations[0], point)
+        spend[paid, :acq.days], activations[paid, :acq.days] = deliver(acq, rng)
+        sums[paid] = _cohorts(plan, draw, activations[paid], point, "paid_ads")
     else:
         policy = Policy(plan.rules, acq.budgets_usd)
         moves = cost_moves(acq, rng)
         for day in range(acq.days):
-            spend[day] = policy.budget(day)
-            activations[0, day] = buy(acq, spend[day],
-                                      acq.unit_cost(spend[day]) * moves[day], rng)
-            sums[0, day] = _one_cohort(plan, draw, day, activations[0, day], point,
-                                       seeding.USERS)
-            policy.observe(day, spend[day], activations[0, day],
-                           plan.money.net_revenue(sums[0, day]))
-    if plan.fission is not None:
-        _share_users(plan, draw, point, activations, sums)
+            spend[paid, day] = policy.budget(day)
+            activations[paid, day] = buy(acq, spend[paid, day],
+                                         acq.unit_cost(spend[paid, day]) * moves[day], rng)
+            sums[paid, day] = _one_cohort(plan, draw, day, activations[paid, day], point,
+                                          "paid_ads")
+            policy.observe(day, spend[paid, day], activations[paid, day],
+                           plan.money.net_revenue(sums[paid, day]))
+    if plan.creators is not None:
+        c, cr = _CH["creator"], plan.creators
+        rng = seeding.draw_rng(seeding.CREATOR, plan.seed, draw, point, plan.market)
+        for day in range(cr.days):
+            views = rng.lognormal(cr.log_views_median, cr.log_views_sd,
+                                  rng.poisson(cr.videos_per_day)).sum()
+            activations[c, day] = rng.poisson(views * cr.activation_per_view)
+            spend[c, day] = views * cr.usd_per_view
+        sums[c] = _cohorts(plan, draw, activations[c], point, "creator")
+    if plan.organic is not None or plan.fission is not None:
+        _later_users(plan, draw, point, activations, sums)
     return spend, activations, sums
 
 
+def _cohorts(plan: Plan, draw: int, users: np.ndarray, point: int, channel: str) -> np.ndarray:
+    """Kernel sums [cohort, N_VARS, age] of a channel's cohorts (users [cohort])."""
+    return simulate_draw(plan, draw, users, point, seeding.CHANNEL_USERS[channel])
+
+
 def _one_cohort(plan: Plan, draw: int, day: int, users: int, point: int,
-                stream: int) -> np.ndarray:
+                channel: str) -> np.ndarray:
     """Kernel sums [N_VARS, age] of one cohort of ``users`` activated on ``day``."""
     only_today = np.zeros(plan.n_cohorts, dtype=np.int64)
     only_today[day] = users
-    return simulate_draw(plan, draw, only_today, point, stream)[day]
+    return _cohorts(plan, draw, only_today, point, channel)[day]
 
 
-def _share_users(plan: Plan, draw: int, point: int, activations: np.ndarray,
+def _later_users(plan: Plan, draw: int, point: int, activations: np.ndarray,
                  sums: np.ndarray) -> None:
-    """Add share users (channel 1) in place: day t brings Poisson(k * DAU(t - 1)) new users
-    (capped), simulated on their own streams; their activity joins the DAU of later days."""
-    f = plan.fission
-    h = plan.horizon
-    rng = seeding.share_rng(plan.seed, draw, point, plan.market)
-    dau = np.zeros(plan.n_cohorts + h)          # active users by calendar day
-    for cohort in range(plan.n_cohorts):
-        dau[cohort:cohort + h + 1] += sums[0, cohort, K.V_ACTIVE]
-    for day in range(1, f.window_days):
-        arrivals = rng.poisson(f.k_per_active_day * dau[day - 1])
-        if f.max_users_per_day is not None:
-            arrivals = min(arrivals, f.max_users_per_day)
-        activations[1, day] = arrivals
-        if arrivals:
-            sums[1, day] = _one_cohort(plan, draw, day, arrivals, point, seeding.SHARE_USERS)
-            dau[day:day + h + 1] += sums[1, day, K.V_ACTIVE]
+    """Add organic and share users in place, day by day, from what earlier days brought.
+
+    Day t: search and profile bring Poisson(their rate); the Mini Games Center brings
+    Poisson(scale * (activations of days t-7 .. t-1 / 1000) ** exponent); sharing brings
+    Poisson(k * DAU(t - 1)), capped. Each group is simulated on its own streams; their
+    activations and activity count for the days after.
+    """
+    h, n = plan.horizon, plan.n_cohorts
+    organic, fission = plan.organic, plan.fission
+    organic_rng = seeding.draw_rng(seeding.ORGANIC, plan.seed, draw, point, plan.market)
+    share_rng = seeding.draw_rng(seeding.SHARE, plan.seed, draw, point, plan.market)
+    dau = np.zeros(n + h)                       # active users by calendar day
+    for cohort in range(n):
+        dau[cohort:cohort + h + 1] += sums[:, cohort, K.V_ACTIVE].sum(axis=0)
+    for day in range(n):
+        arrivals = {}
+        if organic is not None and day < plan.organic_days:
+            recent = activations[:, max(day - 7, 0):day].sum()
+            arrivals["search"] = organic_rng.poisson(organic.search_per_day)
+            arrivals["profile"] = organic_rng.poisson(organic.profile_per_day)
+            arrivals["games_center"] = organic_rng.poisson(
+                organic.games_center_scale * (recent / 1000.0) ** organic.games_center_exponent)
+        if fission is not None and 0 < day < fission.window_days:
+            share = share_rng.poisson(fission.k_per_active_day * dau[day - 1])
+            if fission.max_users_per_day is not None:
+                share = min(share, fission.max_users_per_day)
+            arrivals["share"] = share
+        for channel, users in arrivals.items():
+            if users:
+                i = _CH[channel]
+                activations[i, day] = users
+                sums[i, day] = _one_cohort(plan, draw, day, users, point, channel)
+                dau[day:day + h + 1] += sums[i, day, K.V_ACTIVE]
 
 
 def draw_plans(loaded: LoadedScenario, point: int = 0) -> tuple[list[Plan], dict[str, np.ndarray]]:
@@ -161,7 +194,7 @@ def run_market(loaded: LoadedScenario, market: int = 0,
     base = plans[0]
     n_cohorts = base.n_cohorts
     sums = np.zeros((base.draws, len(CHANNELS), n_cohorts, K.N_VARS, base.horizon + 1))
-    spend = np.zeros((base.draws, n_cohorts))
+    spend = np.zeros((base.draws, len(CHANNELS), n_cohorts))
     activations = np.zeros((base.draws, len(CHANNELS), n_cohorts), dtype=np.int64)
     money = np.zeros((base.draws, 3))
     for d, plan in enumerate(plans):

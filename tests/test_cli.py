@@ -19,7 +19,8 @@ import xarray as xr
 TIMEOUT_S = 300
 REPO = Path(__file__).resolve().parents[1]
 REPO_SCENARIOS = sorted((REPO / "scenarios").glob("*.toml"))
-PACKAGED = ("backpack_battle_jp", "brain_puzzle_us", "reborn_emperor_us")
+PACKAGED = ("backpack_battle_jp", "brain_puzzle_us", "reborn_emperor_global",
+            "reborn_emperor_us")
 SMALL = ["--set", "campaign.days=2", "--set", "campaign.daily_budget_usd=300",
          "--set", "simulation.horizon_days=30"]
 FAST_SCENARIO = REPO / "scenarios" / "brain_puzzle_us.toml"
@@ -201,8 +202,9 @@ def test_other_seed_differs(seed5):
 def test_dataset_contents(seed5):
     ds = open_nc(seed5["a"][1])
     assert set(ds.dims) == {"draw", "cohort", "channel", "age"}
-    assert dict(ds.sizes) == {"draw": 2, "cohort": 2, "channel": 2, "age": 31}
-    assert list(ds.channel.values) == ["paid_ads", "share"]
+    assert dict(ds.sizes) == {"draw": 2, "cohort": 2, "channel": 6, "age": 31}
+    assert list(ds.channel.values) == ["paid_ads", "creator", "search", "profile",
+                                       "games_center", "share"]
     for name in VARIABLES:
         assert name in ds.data_vars, name
         attrs = ds[name].attrs

@@ -322,6 +322,59 @@ class Share(Section):
         "effective K-factor is >= 1)", ge=0, le=10**9)
 
 
+class Creator(Section):
+    """Creator videos carrying the Play anchor, paid per 1,000 views (the creator programme).
+
+    Each campaign day brings Poisson(videos_per_day) videos; each video's views are lognormal
+    (heavy-tailed: a few videos carry most views); each view activates a user with
+    probability anchor_ctr * load_success * first_play.
+    """
+
+    videos_per_day: float = field(unit="videos/day", description="Mean creator videos "
+                                  "published per day", gt=0, le=1e5)
+    views_median: float = field(unit="views/video", description="Median views of a video",
+                                gt=0, le=1e9)
+    views_p90: float = field(unit="views/video", description="90th percentile of views of a "
+                             "video (> views_median)", gt=0, le=1e10)
+    anchor_ctr: float = field(unit="probability", description="Share of views whose viewer "
+                              "taps the Play anchor", gt=0, le=1)
+    load_success: float = field(unit="probability", description="Share of taps whose "
+                                "mini-game loads", gt=0, le=1)
+    first_play: float = field(unit="probability", description="Share of loads that reach a "
+                              "first real play", gt=0, le=1)
+    usd_per_1000_views: float = field(unit="USD per 1,000 views", description="Payment to "
+                                      "creators per 1,000 views of their videos", ge=0,
+                                      le=1000)
+    days: int | None = field(None, unit="days", description="Days with creator videos; absent "
+                             "= the campaign days", ge=1, le=1095)
+
+    @model_validator(mode="after")
+    def _p90_above_median(self):
+        if self.views_p90 <= self.views_median:
+            raise ScenarioError("creator.views_p90", f"= {self.views_p90}: must exceed "
+                                f"creator.views_median ({self.views_median})")
+        return self
+
+
+class Organic(Section):
+    """Users who come without spend: search, the profile entrance, the Mini Games Center."""
+
+    search_per_day: float = field(0.0, unit="users/day", description="Mean activations per "
+                                  "day through search", ge=0, le=1e7)
+    profile_per_day: float = field(0.0, unit="users/day", description="Mean activations per "
+                                   "day through the profile entrance (new users; lapsed "
+                                   "users' returns are not modelled)", ge=0, le=1e7)
+    games_center_scale: float = field(0.0, unit="users/day", description="Mini Games Center "
+                                      "recommendations: mean activations per day = scale * "
+                                      "(activations of the last 7 days / 1000) ** exponent",
+                                      ge=0, le=1e7)
+    games_center_exponent: float = field(0.5, description="Rank effect: how recommendation "
+                                         "traffic grows with recent activations", ge=0, le=1)
+    days: int | None = field(None, unit="days", description="Calendar days with organic "
+                             "arrivals (each a cohort); absent = the campaign days",
+                             ge=1, le=1095)
+
+
 class Market(Section):
     """One market of a multi-market run: a region with its share of the daily budget. The
     scenario's values (which describe ``campaign.region``) are moved to this region's levels
@@ -379,6 +432,8 @@ class Scenario(Section):
     engagement: Engagement
     ads: Ads | None = None
     iap: Iap | None = None
+    creator: Creator | None = None
+    organic: Organic | None = None
     share: Share | None = None
     markets: list[Market] = field([], description="Markets of a multi-market run "
                                   "([[markets]] tables); empty = campaign.region only")

@@ -1,0 +1,79 @@
+"""Creator and organic channels: arrivals follow their models, organic users cost nothing,
+and paid-only figures count exactly the channels that cost money."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import simcore
+
+BASE = ["simulation.horizon_days=10", "campaign.days=4", "campaign.daily_budget_usd=200",
+        "campaign.daily_cost_volatility=0"]
+CREATOR = ["creator.videos_per_day=6.0", "creator.views_median=2000.0",
+           "creator.views_p90=8000.0", "creator.anchor_ctr=0.02", "creator.load_success=0.9",
+           "creator.first_play=0.8", "creator.usd_per_1000_views=5.0"]
+
+
+def run(*extra: str, draws: int = 200):
+    loaded = simcore.load_scenario("reborn_emperor_us").fixed().with_overrides(
+        *BASE, f"simulation.draws={draws}", *extra)
+    return simcore.run(loaded)
+
+
+def assert_mean(values: np.ndarray, expected: float) -> None:
+    values = np.asarray(values, dtype=float).ravel()
+    se = values.std(ddof=1) / math.sqrt(values.size)
+    assert abs(values.mean() - expected) <= 5 * se, (values.mean(), expected, se)
+
+
+def test_creator_views_activations_and_payments_follow_the_model():
+    ds = run(*CREATOR)
+    sigma = math.log(8000 / 2000) / 1.2815515655446004
+    views_per_day = 6.0 * 2000 * math.exp(sigma**2 / 2)      # lognormal mean x videos
+    creator = ds.activations_by_channel.sel(channel="creator").values
+    assert_mean(creator, views_per_day * 0.02 * 0.9 * 0.8)
+    spend = ds.spend_by_channel.sel(channel="creator").values
+    assert_mean(spend, views_per_day * 5.0 / 1000)
+    # paid-only figures count paid ads and creators, the channels that cost money
+    paid = ds.activations_by_channel.sel(channel=["paid_ads", "creator"]).sum(
+        ("channel", "cohort"))
+    np.testing.assert_allclose(ds.cpa, ds.spend.sum("cohort") / paid)
+    np.testing.assert_allclose(ds.spend, ds.spend_by_channel.sum("channel"))
+    np.testing.assert_allclose(ds.roas_paid, ds.roas)      # no unpaid channel here
+
+
+def test_search_and_profile_bring_their_rates_and_cost_nothing():
+    ds = run("organic.search_per_day=30.0", "organic.profile_per_day=12.0", "organic.days=6",
+             draws=100)
+    assert ds.sizes["cohort"] == 6                          # organic days beyond the campaign
+    assert_mean(ds.activations_by_channel.sel(channel="search").values, 30.0)
+    assert_mean(ds.activations_by_channel.sel(channel="profile").values, 12.0)
+    unpaid = ["search", "profile"]
+    assert (ds.spend_by_channel.sel(channel=unpaid) == 0).all()
+    assert (ds.roas_paid <= ds.roas).all() and (ds.roas_paid < ds.roas).any()
+
+
+def test_games_center_follows_the_last_seven_days_of_activations():
+    """Given what each draw's previous 7 days brought, arrivals are Poisson with mean
+    scale * (recent / 1000) ** exponent: the standardised total is within 5."""
+    ds = run("organic.games_center_scale=40.0", "organic.games_center_exponent=0.6",
+             "organic.days=12", draws=60)
+    acts = ds.activations_by_channel.transpose("draw", "channel", "cohort").values
+    center = list(ds.channel.values).index("games_center")
+    got, mean = 0.0, 0.0
+    for day in range(12):
+        recent = acts[:, :, max(day - 7, 0):day].sum(axis=(1, 2))
+        lam = 40.0 * (recent / 1000.0) ** 0.6
+        got += acts[:, center, day].sum()
+        mean += lam.sum()
+    assert abs(got - mean) <= 5 * math.sqrt(mean), (got, mean)
+    assert (acts[:, center, 0] == 0).all()                  # nothing seen yet on day 0
+
+
+def test_bad_creator_input_names_the_key():
+    import pytest
+
+    with pytest.raises(simcore.ScenarioError, match="creator.views_p90"):
+        run(*CREATOR, "creator.views_p90=1000.0")
