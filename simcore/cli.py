@@ -143,6 +143,7 @@ def _cmd_run(args) -> int:
     loaded = load_scenario(args.scenario, _overrides(args))
     if args.output is not None:
         check_output(args.output, (".nc",))
+    _warn_explosive_sharing(loaded)
     show = sys.stderr.isatty() and not args.no_progress
     from tqdm import tqdm
     markets = max(1, len(loaded.scenario.markets))
@@ -158,6 +159,17 @@ def _cmd_run(args) -> int:
     if args.output is not None:
         print(f"\ndataset written to {args.output}")
     return 0
+
+
+def _warn_explosive_sharing(loaded) -> None:
+    """One warning line when sharing alone would grow without end (K >= 1, held by a cap)."""
+    from simcore.plan import compile_loaded
+
+    fission = compile_loaded(loaded).fission
+    if fission is not None and fission.k_effective >= 1.0:
+        print(f"simcore: warning: share: effective K-factor {fission.k_effective:.3g} >= 1: "
+              "share users grow until share.max_users_per_day "
+              f"({fission.max_users_per_day}) holds them", file=sys.stderr)
 
 
 def _cmd_validate(args) -> int:

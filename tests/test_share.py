@@ -77,3 +77,18 @@ def test_exploding_sharing_needs_a_cap():
                         "share.window_days=5")
     ds = simcore.run(capped)
     assert ds.activations_by_channel.sel(channel="share").max() <= 200
+
+
+def test_cli_warns_when_sharing_would_explode_without_its_cap(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "simcore", "run", "reborn_emperor_us", "--draws", "1",
+         *[f"--set={s}" for s in BASE], "--set", "share.shares_per_active_day=2.0",
+         "--set", "share.conversion=0.5", "--set", "share.max_users_per_day=50",
+         "--set", "share.window_days=4"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "K-factor" in warnings[0] and "(50)" in warnings[0]
