@@ -23,6 +23,20 @@ def field(default=..., *, unit: str = "", description: str, **constraints):
                  **constraints)
 
 
+def _mode_keys(model, section: str, switch: str, keys_by_mode: dict) -> None:
+    """The keys of the selected mode must be given; the keys of other modes must not."""
+    selected = getattr(model, switch)
+    for mode, keys in keys_by_mode.items():
+        for key in keys:
+            value = getattr(model, key)
+            if mode == selected and value is None:
+                raise ScenarioError(f"{section}.{key}", f"missing: required when "
+                                    f"{section}.{switch} = '{mode}'")
+            if mode != selected and value is not None:
+                raise ScenarioError(f"{section}.{key}", f"only used with {section}.{switch} "
+                                    f"= '{mode}' (it is '{selected}')")
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
@@ -93,18 +107,9 @@ class Campaign(Section):
 
     @model_validator(mode="after")
     def _bidding_fields(self):
-        need = {"target_cpa": ("target_cpa_usd",),
-                "cpm": ("cpm_usd", "anchor_ctr", "load_success", "first_play")}
-        for mode, keys in need.items():
-            for key in keys:
-                value = getattr(self, key)
-                if mode == self.bidding and value is None:
-                    raise ScenarioError(f"campaign.{key}", f"missing: required when "
-                                        f"campaign.bidding = '{self.bidding}'")
-                if mode != self.bidding and value is not None:
-                    raise ScenarioError(f"campaign.{key}", f"not used with campaign.bidding = "
-                                        f"'{self.bidding}' (remove it, or set bidding = "
-                                        f"'{mode}')")
+        _mode_keys(self, "campaign", "bidding", {
+            "target_cpa": ("target_cpa_usd",),
+            "cpm": ("cpm_usd", "anchor_ctr", "load_success", "first_play")})
         return self
 
     SCHEDULE_KEYS: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -114,16 +119,7 @@ class Campaign(Section):
 
     @model_validator(mode="after")
     def _schedule_fields(self):
-        for mode, keys in self.SCHEDULE_KEYS.items():
-            for key in keys:
-                value = getattr(self, key)
-                if mode == self.budget_schedule and value is None:
-                    raise ScenarioError(f"campaign.{key}", f"missing: required when "
-                                        f"campaign.budget_schedule = '{mode}'")
-                if mode != self.budget_schedule and value is not None:
-                    raise ScenarioError(f"campaign.{key}", f"only used with "
-                                        f"campaign.budget_schedule = '{mode}' (it is "
-                                        f"'{self.budget_schedule}')")
+        _mode_keys(self, "campaign", "budget_schedule", self.SCHEDULE_KEYS)
         if self.budget_schedule == "pulse" and self.pulse_length_days >= self.pulse_period_days:
             raise ScenarioError("campaign.pulse_length_days", f"= {self.pulse_length_days}: "
                                 "must be shorter than campaign.pulse_period_days "
