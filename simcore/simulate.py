@@ -25,30 +25,31 @@ CHUNK_USERS = 16_384  # users per random stream; fixed, so results never depend 
 
 _CH = {name: i for i, name in enumerate(CHANNELS)}
 
-def simulate_draw(plan: Plan, draw: int, activations: np.ndarray, point: int = 0,
-                  stream: int = seeding.USERS) -> np.ndarray:
-    """Kernel sums float64[n_cohorts, N_VARS, horizon + 1] for one draw's cohorts.
+def simulate_groups(plan: Plan, draw: int, groups: list[tuple[int, int, int]],
+                    point: int = 0) -> np.ndarray:
+    """Kernel sums float64[len(groups), N_VARS, horizon + 1], one block per group of users.
 
-    ``stream`` keeps users of different channels on different random streams.
+    A group is (cohort, users, stream): the users activated on day ``cohort`` through the
+    channel whose random stream is ``stream``. All groups run in one parallel kernel call;
+    each chunk of a group has its own stream, so a group's sums do not depend on the others.
     """
-    n_cohorts = activations.size
-    users, cohorts, states = [], [], []
-    for cohort, n in enumerate(activations):
+    users, slots, states = [], [], []
+    for slot, (cohort, n, stream) in enumerate(groups):
         n_chunks = -(-int(n) // CHUNK_USERS)
         if n_chunks == 0:
             continue
         sizes = np.full(n_chunks, CHUNK_USERS, dtype=np.int64)
         sizes[-1] = int(n) - CHUNK_USERS * (n_chunks - 1)
         users.append(sizes)
-        cohorts.append(np.full(n_chunks, cohort, dtype=np.int64))
+        slots.append(np.full(n_chunks, slot, dtype=np.int64))
         states.append(seeding.chunk_states(plan.seed, draw, cohort, n_chunks, point, stream,
                                            plan.market))
     if not users:
-        return np.zeros((n_cohorts, K.N_VARS, plan.horizon + 1))
-    args = (np.concatenate(users), np.concatenate(cohorts), np.concatenate(states),
+        return np.zeros((len(groups), K.N_VARS, plan.horizon + 1))
+    args = (np.concatenate(users), np.concatenate(slots), np.concatenate(states),
             plan.params, plan.survival, plan.no_purchase, plan.tiers, plan.tier_edges,
-            plan.horizon, n_cohorts, plan.aggregate)
-    if len(users) > 1 or users[0].size > 1:
+            plan.horizon, len(groups), plan.aggregate)
+    if sum(u.size for u in users) > 1:
         return simulate_tasks(*args)
     import numba  # one chunk: nothing to share out, so skip the threads' start and wait
 
@@ -58,6 +59,14 @@ def simulate_draw(plan: Plan, draw: int, activations: np.ndarray, point: int = 0
         return simulate_tasks(*args)
     finally:
         numba.set_num_threads(threads)
+
+
+def simulate_draw(plan: Plan, draw: int, activations: np.ndarray, point: int = 0,
+                  stream: int = seeding.USERS) -> np.ndarray:
+    """Kernel sums float64[n_cohorts, N_VARS, horizon + 1] of one channel's cohorts
+    (``activations`` [cohort] users; ``stream``: the channel's random stream)."""
+    return simulate_groups(plan, draw, [(c, n, stream) for c, n in enumerate(activations)],
+                           point)
 
 
 def simulate_campaign(plan: Plan, draw: int, point: int = 0,
@@ -114,9 +123,8 @@ def _cohorts(plan: Plan, draw: int, users: np.ndarray, point: int, channel: str)
 def _one_cohort(plan: Plan, draw: int, day: int, users: int, point: int,
                 channel: str) -> np.ndarray:
     """Kernel sums [N_VARS, age] of one cohort of ``users`` activated on ``day``."""
-    only_today = np.zeros(plan.n_cohorts, dtype=np.int64)
-    only_today[day] = users
-    return _cohorts(plan, draw, only_today, point, channel)[day]
+    return simulate_groups(plan, draw, [(day, users, seeding.CHANNEL_USERS[channel])],
+                           point)[0]
 
 
 def _later_users(plan: Plan, draw: int, point: int, activations: np.ndarray,
@@ -148,12 +156,15 @@ def _later_users(plan: Plan, draw: int, point: int, activations: np.ndarray,
             if fission.max_users_per_day is not None:
                 share = min(share, fission.max_users_per_day)
             arrivals["share"] = share
-        for channel, users in arrivals.items():
-            if users:
-                i = _CH[channel]
-                activations[i, day] = users
-                sums[i, day] = _one_cohort(plan, draw, day, users, point, channel)
-                dau[day:day + h + 1] += sums[i, day, K.V_ACTIVE]
+        arrivals = {channel: users for channel, users in arrivals.items() if users}
+        if not arrivals:
+            continue
+        blocks = simulate_groups(plan, draw, [(day, users, seeding.CHANNEL_USERS[channel])
+                                              for channel, users in arrivals.items()], point)
+        for (channel, users), block in zip(arrivals.items(), blocks):
+            activations[_CH[channel], day] = users
+            sums[_CH[channel], day] = block
+            dau[day:day + h + 1] += block[K.V_ACTIVE]
 
 
 def draw_plans(loaded: LoadedScenario, point: int = 0) -> tuple[list[Plan], dict[str, np.ndarray]]:
