@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import xarray as xr
 
-from simcore import __version__
+from simcore.dataset import scenario_attrs
 from simcore.errors import ScenarioError
 from simcore.outputs import check_target
 
@@ -183,18 +183,22 @@ def scale(loaded, budgets, age: int = 30, probability: float = 0.8, target: floa
                            {"units": "1", "long_name": "change of mean cumulative net revenue "
                             "through age / change of mean spend from the next smaller budget "
                             "(NaN for the first)"})
+    if "region" in first.dims:   # a multi-market scenario: the last dollar in each market
+        by_region = np.stack([_marginal_roas(
+            np.stack([r.revenue_by_region.sel(region=g).cumsum("age")
+                      .transpose("draw", "age").values for r in runs]),
+            np.stack([r.spend_by_region.sel(region=g).sum("cohort").values for r in runs]))
+            for g in first.region.values], axis=1)
+        ds = ds.assign_coords(region=first.region)
+        ds["marginal_roas_by_region"] = (("budget", "region", "age"), by_region, {
+            "units": "1", "long_name": "marginal_roas of the market's own revenue and spend"})
     ds.attrs.update({
-        "title": first.attrs.get("title", ""),
+        **scenario_attrs(loaded),
         "age": age,
         "probability": probability,
         "target": target,
         "best_budget_usd": best_budget(ds),
         "largest_safe_budget_usd": largest_safe_budget(ds.p_roas_at_least, probability),
-        "scenario_hash": loaded.hash,
-        "scenario_toml": loaded.text,
-        "scenario_overrides": "\n".join(loaded.overrides),
-        "seed": int(loaded.scenario.simulation.seed),
-        "simcore_version": __version__,
     })
     return ds
 
@@ -271,6 +275,15 @@ def format_scale(ds: xr.Dataset) -> str:
         p = float(ds.p_roas_at_least.values[0])
         lines.append(f"Largest budget with {rule} >= {probability:.0%}: none of these budgets "
                      f"(at the smallest, {_usd(lo)} USD/day, {rule} = {p:.0%}).")
+    if "marginal_roas_by_region" in ds:
+        per = ds.marginal_roas_by_region.sel(age=age)
+        lines += ["", f"Marginal ROAS D{age} of the last dollar by market (from the next "
+                      "smaller budget):",
+                  f"{'market':>10} " + " ".join(f"{_usd(b):>10}"
+                                                for b in ds.budget.values[1:].astype(float))]
+        lines += [f"{str(g):>10} " + " ".join(f"{_num(x):>10}" for x in
+                                              per.sel(region=g).values[1:])
+                  for g in ds.region.values]
     return "\n".join(lines)
 
 

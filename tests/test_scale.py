@@ -302,3 +302,21 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, bad, mentions):
 def test_cli_budgets_required(tmp_path):
     line = one_line_error(simcore("scale", "reborn_emperor_us", cwd=tmp_path))
     assert "--budgets" in line
+
+
+def test_multi_market_scale_reports_each_markets_last_dollar():
+    """Per market, marginal ROAS comes from that market's own revenue and spend, and the
+    markets' changes add up to the total change."""
+    from simcore.scale import scale
+
+    loaded = load_scenario("reborn_emperor_us", [
+        "simulation.draws=4", "campaign.days=2", "simulation.horizon_days=14",
+        'markets=[{region="US", budget_share=0.7}, {region="BR", budget_share=0.3}]'])
+    ds = scale(loaded, [400.0, 800.0], age=7)
+    per = ds.marginal_roas_by_region
+    assert per.dims == ("budget", "region", "age") and list(ds.region.values) == ["US", "BR"]
+    assert np.isnan(per.isel(budget=0)).all() and np.isfinite(per.isel(budget=1)).all()
+    spend_share = np.array([0.7, 0.3])     # each market's share of the change of spend
+    total = (per.isel(budget=1).values * spend_share[:, None]).sum(axis=0)
+    np.testing.assert_allclose(total, ds.marginal_roas.isel(budget=1).values, rtol=1e-9)
+    assert "Marginal ROAS D7 of the last dollar by market" in format_scale(ds)
