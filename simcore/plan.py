@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -100,6 +101,13 @@ class Plan:
     organic: object | None = None  # simcore.scenario.schema.Organic (rates per day)
     organic_days: int = 0
     market: int = 0              # index of the market in a multi-market run (random streams)
+    channel_plans: dict = dataclasses.field(default_factory=dict)  # channel -> Plan of its
+                                 # users, where [quality] makes them differ from paid ads
+
+    def for_channel(self, channel: str) -> "Plan":
+        """The plan of the users a channel brings (in this plan's market)."""
+        plan = self.channel_plans.get(channel)
+        return self if plan is None else dataclasses.replace(plan, market=self.market)
 
     @property
     def n_cohorts(self) -> int:
@@ -184,6 +192,12 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
     no_purchase = np.ones(horizon + 2)
     if iap is not None:
         no_purchase = (iap.alpha / (iap.alpha + played_days)) ** iap.r
+    channel_plans = {}
+    if s.quality is not None:
+        for channel in type(s.quality).model_fields:
+            variant = channel_scenario(s, channel)
+            if variant is not s:
+                channel_plans[channel] = compile_plan(variant, retention_start)
     fission = None
     if s.share is not None:
         k_day = s.share.shares_per_active_day * s.share.conversion
@@ -211,7 +225,40 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
                 horizon, s.simulation.sampling == "aggregated",
                 s.simulation.seed, s.simulation.draws, acq,
                 Money(rewarded_usd, interstitial_usd, iap_net), ret, iap, tuple(s.rules),
-                fission, creators, s.organic, organic_days)
+                fission, creators, s.organic, organic_days, channel_plans=channel_plans)
+
+
+def channel_scenario(s: Scenario, channel: str) -> Scenario:
+    """The scenario of the users ``channel`` brings: ``[quality.<channel>]`` applied."""
+    q = getattr(s.quality, channel, None) if s.quality is not None else None
+    if q is None or (q.retention, q.engagement, q.payers) == (1.0, 1.0, 1.0):
+        return s
+    data = s.model_dump()
+    data["quality"] = None
+    key = f"quality.{channel}"
+    if q.retention != 1.0:
+        targets = s.retention.targets()
+        if not targets:
+            raise ScenarioError(f"{key}.retention", "needs retention targets (d1 ... d90) to "
+                                "multiply; this scenario gives alpha and beta")
+        for age, value in targets.items():
+            data["retention"][f"d{age}"] = value * q.retention
+    data["engagement"]["sessions_per_day"] *= q.engagement
+    if s.iap is not None and q.payers != 1.0:
+        if s.iap.r is not None:
+            data["iap"]["alpha"] /= q.payers
+        else:
+            data["iap"]["payer_share_d7"] *= q.payers
+            data["iap"]["payer_share_d30"] *= q.payers
+    try:
+        return Scenario.model_validate(data)
+    except ScenarioError as err:
+        raise ScenarioError(key, f"makes {err.key} {err.message}") from None
+    except Exception as err:  # pydantic: a multiplied value left its range
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ScenarioError(key, f"makes {where} = {first['input']!r}: {first['msg'].lower()}"
+                            ) from None
 
 
 def compile_loaded(loaded: LoadedScenario, scenario: Scenario | None = None,

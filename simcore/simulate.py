@@ -117,14 +117,15 @@ def simulate_campaign(plan: Plan, draw: int, point: int = 0,
 
 def _cohorts(plan: Plan, draw: int, users: np.ndarray, point: int, channel: str) -> np.ndarray:
     """Kernel sums [cohort, N_VARS, age] of a channel's cohorts (users [cohort])."""
-    return simulate_draw(plan, draw, users, point, seeding.CHANNEL_USERS[channel])
+    return simulate_draw(plan.for_channel(channel), draw, users, point,
+                         seeding.CHANNEL_USERS[channel])
 
 
 def _one_cohort(plan: Plan, draw: int, day: int, users: int, point: int,
                 channel: str) -> np.ndarray:
     """Kernel sums [N_VARS, age] of one cohort of ``users`` activated on ``day``."""
-    return simulate_groups(plan, draw, [(day, users, seeding.CHANNEL_USERS[channel])],
-                           point)[0]
+    return simulate_groups(plan.for_channel(channel), draw,
+                           [(day, users, seeding.CHANNEL_USERS[channel])], point)[0]
 
 
 def _later_users(plan: Plan, draw: int, point: int, activations: np.ndarray,
@@ -156,15 +157,17 @@ def _later_users(plan: Plan, draw: int, point: int, activations: np.ndarray,
             if fission.max_users_per_day is not None:
                 share = min(share, fission.max_users_per_day)
             arrivals["share"] = share
-        arrivals = {channel: users for channel, users in arrivals.items() if users}
-        if not arrivals:
-            continue
-        blocks = simulate_groups(plan, draw, [(day, users, seeding.CHANNEL_USERS[channel])
-                                              for channel, users in arrivals.items()], point)
-        for (channel, users), block in zip(arrivals.items(), blocks):
-            activations[_CH[channel], day] = users
-            sums[_CH[channel], day] = block
-            dau[day:day + h + 1] += block[K.V_ACTIVE]
+        by_plan: dict[int, list[str]] = {}      # channels whose users share a plan: one call
+        for channel, users in arrivals.items():
+            if users:
+                by_plan.setdefault(id(plan.channel_plans.get(channel, plan)), []).append(channel)
+        for channels in by_plan.values():
+            blocks = simulate_groups(plan.for_channel(channels[0]), draw, [
+                (day, arrivals[c], seeding.CHANNEL_USERS[c]) for c in channels], point)
+            for channel, block in zip(channels, blocks):
+                activations[_CH[channel], day] = arrivals[channel]
+                sums[_CH[channel], day] = block
+                dau[day:day + h + 1] += block[K.V_ACTIVE]
 
 
 def draw_plans(loaded: LoadedScenario, point: int = 0) -> tuple[list[Plan], dict[str, np.ndarray]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 import simcore
 
@@ -77,3 +78,51 @@ def test_bad_creator_input_names_the_key():
 
     with pytest.raises(simcore.ScenarioError, match="creator.views_p90"):
         run(*CREATOR, "creator.views_p90=1000.0")
+
+
+QUALITY = ["quality.creator.retention=1.3", "quality.creator.engagement=1.5"]
+
+
+def test_channel_quality_changes_only_that_channels_users():
+    """Creator users with retention x1.3 and sessions x1.5: their active users follow the
+    creator plan's fitted retention, their sessions per active day are 1.5x, and paid-ad
+    users are bit-identical to a run without [quality]."""
+    from simcore.plan import compile_plan
+    from simcore.retention import active_share
+
+    plain = run(*CREATOR, draws=60)
+    loaded = simcore.load_scenario("reborn_emperor_us").fixed().with_overrides(
+        *BASE, "simulation.draws=60", *CREATOR, *QUALITY)
+    better = simcore.run(loaded)
+    np.testing.assert_array_equal(plain.revenue_by_channel.sel(channel="paid_ads"),
+                                  better.revenue_by_channel.sel(channel="paid_ads"))
+    np.testing.assert_array_equal(plain.activations_by_channel, better.activations_by_channel)
+    plan = compile_plan(loaded.scenario)
+    creator = plan.for_channel("creator")
+    r = creator.retention
+    assert r.targets == tuple(1.3 * t for t in plan.retention.targets)
+    # expected creator users active at each age, given each draw's creator cohorts
+    users = better.activations_by_channel.sel(channel="creator").sum("cohort").values
+    share = active_share(np.arange(11), r.alpha, r.beta, r.c, r.play_probability)
+    # only cohorts old enough count at each age: the run's horizon is per cohort, so all do
+    paid_users = better.activations_by_channel.sel(channel="paid_ads").sum("cohort").values
+    paid_plan = plan.retention
+    paid_share = active_share(np.arange(11), paid_plan.alpha, paid_plan.beta, paid_plan.c,
+                              paid_plan.play_probability)
+    active = better.active_users.sum("cohort").values                 # all channels
+    expected = users[:, None] * share + paid_users[:, None] * paid_share
+    resid = (active - expected).sum(axis=0)
+    se = np.sqrt(((active - expected) ** 2).sum(axis=0))
+    assert np.all(np.abs(resid[1:]) <= 5 * se[1:]), (resid, se)
+    assert creator.params[4] + 1 == pytest.approx(1.5 * (plan.params[4] + 1))  # sessions
+
+
+def test_quality_on_retention_parameters_is_refused():
+    from simcore.plan import compile_plan
+    from simcore.scenario import scenario_from_text
+    from tests.test_bad_input import BASE as TINY, render
+
+    text = render(TINY) + "[quality.creator]\nretention = 1.2\n"
+    with pytest.raises(simcore.ScenarioError, match="quality.creator.retention: needs "
+                                                    "retention targets"):
+        compile_plan(scenario_from_text(text).scenario)

@@ -204,8 +204,8 @@ def split_uncertainty(data: dict, overridden: set[str] = frozenset()) -> tuple[d
             continue
         for name, value in section.items():
             info = model.model_fields.get(name)
-            if not isinstance(value, dict) or info is None:
-                continue
+            if not isinstance(value, dict) or info is None or _model_of(info.annotation):
+                continue                 # not ours to read, or a sub-section such as quality.*
             key = f"{section_name}.{name}"
             if section_name in FIXED_SECTIONS or key in FIXED_KEYS:
                 raise ScenarioError(key, "cannot be uncertain: it sets the shape of the run; "

@@ -371,6 +371,27 @@ class Organic(Section):
                              ge=1, le=1095)
 
 
+class ChannelQuality(Section):
+    """How a channel's users differ from paid-ad users (the scenario's values = 1)."""
+
+    retention: float = field(1.0, description="Multiplier on every retention target d1 ... "
+                             "d90 (targets form only)", gt=0, le=5)
+    engagement: float = field(1.0, description="Multiplier on engagement.sessions_per_day",
+                              gt=0, le=10)
+    payers: float = field(1.0, description="Multiplier on payer conversion: iap.payer_share_d7"
+                          " and _d30, or the purchase rate r / alpha", gt=0, le=10)
+
+
+class Quality(Section):
+    """User quality by channel ([quality.creator], [quality.share], ...)."""
+
+    creator: ChannelQuality | None = None
+    search: ChannelQuality | None = None
+    profile: ChannelQuality | None = None
+    games_center: ChannelQuality | None = None
+    share: ChannelQuality | None = None
+
+
 class Market(Section):
     """One market of a multi-market run: a region with its share of the daily budget. The
     scenario's values (which describe ``campaign.region``) are moved to this region's levels
@@ -430,6 +451,7 @@ class Scenario(Section):
     iap: Iap | None = None
     creator: Creator | None = None
     organic: Organic | None = None
+    quality: Quality | None = None
     share: Share | None = None
     markets: list[Market] = field([], description="Markets of a multi-market run "
                                   "([[markets]] tables); empty = campaign.region only")
