@@ -1,9 +1,10 @@
-"""End-to-end run speed: one market bought at once vs a multi-market launch with sharing
-(day-by-day loop: each market, day and channel is a kernel call). Run:
-python benchmarks/bench_run.py [DRAWS]
+"""End-to-end run speed: one market bought at once vs a multi-market launch with creators,
+organic entrances and sharing (organic and share users arrive day by day; a market's day is
+one kernel call for all its arriving channels). Run: python benchmarks/bench_run.py [DRAWS]
 
-Both at their medians (no per-draw fits), $10,000 a day for 14 days, 180-day horizon; users/s
-counts every simulated user (paid and share) over the whole run() call.
+Both with the scenario's own distributions at their medians (``fixed()``; a market's own
+``set`` distribution, JP's D1 here, stays uncertain), $10,000 a day for 14 days, 180-day
+horizon; users/s counts every simulated user (all channels) over the whole run() call.
 """
 
 import sys

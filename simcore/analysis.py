@@ -12,6 +12,8 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from simcore.channels import PAID_CHANNELS
+
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 PARAM_PREFIX = "param_"
 
@@ -106,6 +108,15 @@ def _net_revenue(ds: xr.Dataset) -> xr.DataArray:
     return (ds.revenue_iaa + ds.revenue_iap).sum("cohort")
 
 
+def _paid_activations(ds: xr.Dataset) -> xr.DataArray:
+    """Activations the spend paid for, per draw (all activations in datasets without
+    channels)."""
+    if "activations_by_channel" not in ds:
+        return ds.activations.sum("cohort").astype(float)
+    return ds.activations_by_channel.sel(channel=list(PAID_CHANNELS)).sum(
+        ("channel", "cohort")).astype(float)
+
+
 def ltv_per_activation(ds: xr.Dataset) -> xr.DataArray:
     """Cumulative net revenue through each age per activation of the draw.
 
@@ -147,8 +158,9 @@ def break_even_cpa(ds: xr.Dataset, age: int, target: float = 1.0,
                    probability: float = 0.5) -> float:
     """Highest CPA at which P(ROAS(age) >= target) >= ``probability``.
 
-    Revenue per activation does not depend on the CPA paid, so ROAS(age) = L / c with
-    L = LTV per activation at ``age`` (one value per draw) and c the CPA. With k the least
+    Revenue per paid activation does not depend on the CPA paid, so ROAS(age) = L / c with
+    L = net revenue through ``age`` of all users (free ones too) per paid activation (one
+    value per draw) and c the CPA. With k the least
     number of draws making k / n >= ``probability``, the answer is the k-th largest L divided by
     ``target`` (a lower empirical quantile, no interpolation): at that CPA at least k draws
     reach the target, at any higher CPA fewer than k do.
@@ -172,7 +184,9 @@ def break_even_cpa(ds: xr.Dataset, age: int, target: float = 1.0,
         raise ValueError(f"probability = {probability}: must be in (0, 1]")
     if not target > 0.0:
         raise ValueError(f"target = {target}: must be > 0")
-    ltv = ltv_per_activation(ds).sel(age=age).values
+    paid = _paid_activations(ds)
+    revenue = _net_revenue(ds).cumsum("age").sel(age=age)
+    ltv = (revenue / paid.where(paid > 0)).values     # all users' revenue per paid user
     ltv = np.where(np.isnan(ltv), -np.inf, ltv)
     n = ltv.size
     k = _draws_needed(n, probability)

@@ -41,29 +41,49 @@ def _toml(value) -> str:
 
 
 def market_scenarios(loaded: LoadedScenario) -> list[LoadedScenario]:
-    """The scenario of each market, in ``[[markets]]`` order."""
+    """The scenario of each market, in ``[[markets]]`` order.
+
+    The market's share of the budget also splits what the scenario states for all markets
+    together: creator videos, organic arrivals (search, profile, Mini Games Center scale) and
+    the daily-budget caps of UA rules.
+    """
     s = loaded.scenario
     base = REGION_LEVELS[s.campaign.region]
     out = []
     for i, market in enumerate(s.markets):
-        level = REGION_LEVELS[market.region]
-        budget = [f"campaign.daily_budget_usd={s.campaign.daily_budget_usd * market.budget_share!r}"]
+        level, share = REGION_LEVELS[market.region], market.budget_share
+        split = {"campaign.daily_budget_usd": share}
+        if s.campaign.bidding == "target_cpa":
+            split["campaign.target_cpa_usd"] = level.cost_index / base.cost_index
+        else:
+            split["campaign.cpm_usd"] = level.cost_index / base.cost_index
+        if s.ads is not None:
+            ratio = level.ecpm_index / base.ecpm_index
+            split |= {"ads.ecpm_rewarded_usd": ratio, "ads.ecpm_interstitial_usd": ratio}
+        if s.iap is not None:
+            key = "iap.gamma" if s.iap.gamma is not None else "iap.arppu_d30_usd"
+            split[key] = level.price_index / base.price_index
+        if s.creator is not None:
+            split["creator.videos_per_day"] = share
+        if s.organic is not None:
+            split |= {f"organic.{k}": share for k in ("search_per_day", "profile_per_day",
+                                                        "games_center_scale")}
+        overrides = ["markets=[]", f'campaign.region="{market.region}"']
         if s.campaign.daily_budgets_usd is not None:
-            budget.append("campaign.daily_budgets_usd="
-                          + _toml([b * market.budget_share for b in s.campaign.daily_budgets_usd]))
+            overrides.append("campaign.daily_budgets_usd="
+                             + _toml([b * share for b in s.campaign.daily_budgets_usd]))
+        if s.iap is not None and market.region != s.campaign.region:
+            overrides.append(f"iap.tax_rate={level.tax_rate!r}")
+        if s.rules:
+            rules = [{k: v for k, v in r.model_dump().items() if v is not None}
+                     for r in s.rules]
+            for r in rules:
+                if "max_daily_budget_usd" in r:
+                    r["max_daily_budget_usd"] *= share
+            overrides.append(f"rules={_toml(rules)}")
         try:
-            m = loaded.with_overrides("markets=[]", f'campaign.region="{market.region}"', *budget)
-            scale = {("campaign.target_cpa_usd" if s.campaign.bidding == "target_cpa"
-                      else "campaign.cpm_usd"): level.cost_index / base.cost_index}
-            if s.ads is not None:
-                ratio = level.ecpm_index / base.ecpm_index
-                scale |= {"ads.ecpm_rewarded_usd": ratio, "ads.ecpm_interstitial_usd": ratio}
-            if s.iap is not None:
-                key = "iap.gamma" if s.iap.gamma is not None else "iap.arppu_d30_usd"
-                scale[key] = level.price_index / base.price_index
-                if market.region != s.campaign.region:
-                    m = m.with_overrides(f"iap.tax_rate={level.tax_rate!r}")
-            for key, factor in scale.items():
+            m = loaded.with_overrides(*overrides)
+            for key, factor in split.items():
                 if factor != 1.0:
                     m = m.scaled(key, factor)
             if market.set:
@@ -96,7 +116,7 @@ def run_markets(loaded: LoadedScenario,
     sim = loaded.scenario.simulation
     values = loaded.uncertainty.sample(sim.seed, np.arange(sim.draws))
     ds = add_outcomes(add_parameters(total, loaded, values))
-    per_market = [add_outcomes(r) for r in runs]   # each market on its own
+    per_market = runs                              # each market on its own spend and users
     revenue = (stacked.revenue_iaa + stacked.revenue_iap).sum("cohort")
     return ds.assign(
         spend_by_region=stacked.spend.assign_attrs(units="USD", long_name="spend on the "

@@ -13,6 +13,7 @@ from simcore.iap import IapParams, resolve_iap, tier_edges
 from simcore.kernel import layout as K
 from simcore.retention import RetentionFit, active_share, fit_retention, survival
 from simcore.scenario import LoadedScenario
+from simcore.scenario.loading import channel_scenario
 from simcore.scenario.schema import Retention, Scenario
 from simcore.scenario.uncertainty import Z90
 
@@ -105,9 +106,13 @@ class Plan:
                                  # users, where [quality] makes them differ from paid ads
 
     def for_channel(self, channel: str) -> "Plan":
-        """The plan of the users a channel brings (in this plan's market)."""
-        plan = self.channel_plans.get(channel)
-        return self if plan is None else dataclasses.replace(plan, market=self.market)
+        """The plan of the users a channel brings."""
+        return self.channel_plans.get(channel, self)
+
+    def in_market(self, market: int) -> "Plan":
+        """This plan (and its channels' plans) on the random streams of market ``market``."""
+        return dataclasses.replace(self, market=market, channel_plans={
+            c: dataclasses.replace(p, market=market) for c, p in self.channel_plans.items()})
 
     @property
     def n_cohorts(self) -> int:
@@ -195,14 +200,15 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
     channel_plans = {}
     if s.quality is not None:
         for channel in type(s.quality).model_fields:
-            variant = channel_scenario(s, channel)
+            variant = channel_scenario(s, channel)  # scenario layer: validated there
             if variant is not s:
                 channel_plans[channel] = compile_plan(variant, retention_start)
     fission = None
     if s.share is not None:
         k_day = s.share.shares_per_active_day * s.share.conversion
-        active_days = active_share(np.arange(horizon + 1), ret.alpha, ret.beta, ret.c,
-                                   ret.play_probability).sum()
+        sharers = channel_plans["share"].retention if "share" in channel_plans else ret
+        active_days = active_share(np.arange(horizon + 1), sharers.alpha, sharers.beta,
+                                   sharers.c, sharers.play_probability).sum()
         k_eff = k_day * active_days
         if k_eff >= 1.0 and s.share.max_users_per_day is None:
             raise ScenarioError("share.shares_per_active_day", f"= {s.share.shares_per_active_day}"
@@ -226,39 +232,6 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
                 s.simulation.seed, s.simulation.draws, acq,
                 Money(rewarded_usd, interstitial_usd, iap_net), ret, iap, tuple(s.rules),
                 fission, creators, s.organic, organic_days, channel_plans=channel_plans)
-
-
-def channel_scenario(s: Scenario, channel: str) -> Scenario:
-    """The scenario of the users ``channel`` brings: ``[quality.<channel>]`` applied."""
-    q = getattr(s.quality, channel, None) if s.quality is not None else None
-    if q is None or (q.retention, q.engagement, q.payers) == (1.0, 1.0, 1.0):
-        return s
-    data = s.model_dump()
-    data["quality"] = None
-    key = f"quality.{channel}"
-    if q.retention != 1.0:
-        targets = s.retention.targets()
-        if not targets:
-            raise ScenarioError(f"{key}.retention", "needs retention targets (d1 ... d90) to "
-                                "multiply; this scenario gives alpha and beta")
-        for age, value in targets.items():
-            data["retention"][f"d{age}"] = value * q.retention
-    data["engagement"]["sessions_per_day"] *= q.engagement
-    if s.iap is not None and q.payers != 1.0:
-        if s.iap.r is not None:
-            data["iap"]["alpha"] /= q.payers
-        else:
-            data["iap"]["payer_share_d7"] *= q.payers
-            data["iap"]["payer_share_d30"] *= q.payers
-    try:
-        return Scenario.model_validate(data)
-    except ScenarioError as err:
-        raise ScenarioError(key, f"makes {err.key} {err.message}") from None
-    except Exception as err:  # pydantic: a multiplied value left its range
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ScenarioError(key, f"makes {where} = {first['input']!r}: {first['msg'].lower()}"
-                            ) from None
 
 
 def compile_loaded(loaded: LoadedScenario, scenario: Scenario | None = None,

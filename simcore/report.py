@@ -99,7 +99,7 @@ def _facts(ds, s: Summary) -> str:
         ("seed", _e(s.seed)),
         ("scenario hash", f"<code>{_e(s.scenario_hash)}</code>"),
         ("simcore version of the run", _e(ds.attrs.get("simcore_version", "unknown"))),
-        ("cohorts (campaign days)", f"{ds.sizes['cohort']}"),
+        ("cohorts (days with activations)", f"{ds.sizes['cohort']}"),
         ("horizon", f"D{s.horizon}"),
         ("judged at", f"D{s.day}, target ROAS {s.target:g}"),
     ]

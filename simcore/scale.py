@@ -163,7 +163,7 @@ def scale(loaded, budgets, age: int = 30, probability: float = 0.8, target: floa
                                 "net revenue through the horizon - spend"),
             "spend": stack(spend, ("draw",), "USD", "campaign spend over all cohorts"),
             "cpa": stack([r.cpa.values for r in runs], ("draw",), "USD",
-                         "realised cost per activation"),
+                         "realised cost per paid activation"),
             **params,
         },
         coords={

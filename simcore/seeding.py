@@ -51,7 +51,7 @@ def draw_rng(stream: int, seed: int, draw: int, point: int = 0, market: int = 0,
 def chunk_states(seed: int, draw: int, cohort: int, n_chunks: int, point: int = 0,
                  stream: int = USERS, market: int = 0) -> np.ndarray:
     """uint64[n_chunks, 4] xoshiro256** states for the user chunks of one (draw, cohort)
-    (``stream``: USERS for paid users, SHARE_USERS for users who came by a share)."""
+    (``stream``: the channel's, from ``CHANNEL_USERS``)."""
     out = np.empty((n_chunks, 4), dtype=np.uint64)
     for k in range(n_chunks):
         ss = np.random.SeedSequence(seed, spawn_key=_key(point, stream, draw, cohort, k,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -157,10 +156,11 @@ def _later_users(plan: Plan, draw: int, point: int, activations: np.ndarray,
             if fission.max_users_per_day is not None:
                 share = min(share, fission.max_users_per_day)
             arrivals["share"] = share
-        by_plan: dict[int, list[str]] = {}      # channels whose users share a plan: one call
+        by_plan: dict[str, list[str]] = {}      # channels whose users share a plan: one call
         for channel, users in arrivals.items():
             if users:
-                by_plan.setdefault(id(plan.channel_plans.get(channel, plan)), []).append(channel)
+                own = channel if channel in plan.channel_plans else "paid_ads"
+                by_plan.setdefault(own, []).append(channel)
         for channels in by_plan.values():
             blocks = simulate_groups(plan.for_channel(channels[0]), draw, [
                 (day, arrivals[c], seeding.CHANNEL_USERS[c]) for c in channels], point)
@@ -204,7 +204,7 @@ def run_market(loaded: LoadedScenario, market: int = 0,
     from simcore.dataset import build_dataset  # xarray loads in ~0.4 s: only when assembling
 
     plans, values = draw_plans(loaded)
-    plans = [dataclasses.replace(p, market=market) for p in plans] if market else plans
+    plans = [p.in_market(market) for p in plans] if market else plans
     base = plans[0]
     n_cohorts = base.n_cohorts
     sums = np.zeros((base.draws, len(CHANNELS), n_cohorts, K.N_VARS, base.horizon + 1))
@@ -216,4 +216,5 @@ def run_market(loaded: LoadedScenario, market: int = 0,
         money[d] = plan.money.rewarded_usd, plan.money.interstitial_usd, plan.money.iap_net_share
         if progress is not None:
             progress(1)
-    return build_dataset(sums, spend, activations, money, base, loaded, values)
+    central = compile_loaded(loaded)     # the dataset's attributes describe the medians
+    return build_dataset(sums, spend, activations, money, central, loaded, values)

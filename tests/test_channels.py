@@ -126,3 +126,19 @@ def test_quality_on_retention_parameters_is_refused():
     with pytest.raises(simcore.ScenarioError, match="quality.creator.retention: needs "
                                                     "retention targets"):
         compile_plan(scenario_from_text(text).scenario)
+
+
+def test_break_even_cpa_counts_free_users_revenue_per_paid_user():
+    """With search users, ROAS = (all revenue / paid activations) / CPA still holds, and the
+    break-even CPA at P = 1 is the smallest such revenue per paid user over draws."""
+    from simcore.analysis import break_even_cpa
+
+    ds = run("organic.search_per_day=300.0", draws=20)
+    per_paid = (ds.roas.sel(age=7) * ds.cpa).values
+    assert break_even_cpa(ds, 7, 1.0, 1.0) == pytest.approx(per_paid.min(), rel=1e-12)
+
+
+def test_run_shape_keys_cannot_be_uncertain():
+    with pytest.raises(simcore.ScenarioError, match="organic.days: cannot be uncertain"):
+        simcore.load_scenario("reborn_emperor_us", [
+            "organic.search_per_day=10.0", 'organic.days={dist="choice", values=[5, 12]}'])

@@ -117,3 +117,19 @@ def test_every_packaged_scenario_validates_and_runs_small(name):
         f"campaign.daily_budget_usd={min(scenario.scenario.campaign.daily_budget_usd, 300.0)}")
     ds = simcore.run(scenario)
     assert np.isfinite(ds.roas.values).all() and (ds.activations.sum("cohort") > 0).all()
+
+
+def test_markets_split_the_budget_draws_and_the_shared_traffic():
+    scenario = loaded(THREE, 'campaign.daily_budget_usd={dist="uniform", low=500.0, '
+                             'high=1500.0}', "organic.search_per_day=100.0",
+                      "creator.videos_per_day=10.0", "creator.views_median=1000.0",
+                      "creator.views_p90=3000.0", "creator.anchor_ctr=0.01",
+                      "creator.load_success=0.9", "creator.first_play=0.8",
+                      "creator.usd_per_1000_views=1.0")
+    us, jp, br = market_scenarios(scenario)
+    assert jp.scenario.organic.search_per_day == pytest.approx(30.0)
+    assert br.scenario.creator.videos_per_day == pytest.approx(1.0)
+    ds = simcore.run(scenario)
+    paid = ds.spend_by_channel.sel(channel="paid_ads").sum("cohort")
+    budget = ds["param_campaign.daily_budget_usd"]
+    np.testing.assert_allclose(paid, budget * 3, rtol=1e-12)   # 3 days, each draw's budget

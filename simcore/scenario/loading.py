@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from simcore.errors import ScenarioError
-from simcore.scenario.schema import Scenario
+from simcore.scenario.schema import RUN_SHAPE_KEYS, RUN_SHAPE_SECTIONS, Scenario
 from simcore.scenario.uncertainty import (Uncertainty, check_matrix, parse_correlations,
                                           parse_distribution, range_text)
 
@@ -26,9 +26,6 @@ PACKAGED = "simcore.scenarios"
 DEFAULT_SCENARIO = "reborn_emperor_us"
 
 
-# fields that set the shape of a run (its dimensions and streams) cannot be uncertain
-FIXED_SECTIONS = ("simulation",)
-FIXED_KEYS = ("campaign.days",)
 
 
 @dataclass(frozen=True)
@@ -55,7 +52,8 @@ class LoadedScenario:
         return json.dumps(doc, sort_keys=True)
 
     def fixed(self) -> "LoadedScenario":
-        """This scenario with every uncertain field fixed at its median (no uncertainty)."""
+        """This scenario with every uncertain field fixed at its median (distributions inside
+        a market's ``set`` table stay as they are)."""
         return self.with_overrides(*(f"{d.key}={d.median()!r}"
                                      for d in self.uncertainty.parameters))
 
@@ -187,6 +185,35 @@ def scenario_from_text(text: str, source: str = "<text>",
     return load_text(text, source, tuple(overrides))
 
 
+def channel_scenario(s: Scenario, channel: str) -> Scenario:
+    """The scenario of the users ``channel`` brings: ``[quality.<channel>]`` applied."""
+    q = getattr(s.quality, channel, None) if s.quality is not None else None
+    if q is None or (q.retention, q.engagement, q.payers) == (1.0, 1.0, 1.0):
+        return s
+    data = s.model_dump()
+    data["quality"] = None
+    key = f"quality.{channel}"
+    if q.retention != 1.0:
+        targets = s.retention.targets()
+        if not targets:
+            raise ScenarioError(f"{key}.retention", "needs retention targets (d1 ... d90) to "
+                                "multiply; this scenario gives alpha and beta")
+        for age, value in targets.items():
+            data["retention"][f"d{age}"] = value * q.retention
+    data["engagement"]["sessions_per_day"] *= q.engagement
+    if s.iap is not None and q.payers != 1.0:
+        if s.iap.r is not None:
+            data["iap"]["alpha"] /= q.payers
+        else:
+            data["iap"]["payer_share_d7"] *= q.payers
+            data["iap"]["payer_share_d30"] *= q.payers
+    try:
+        return Scenario.model_validate(data)
+    except (ScenarioError, ValidationError) as exc:  # a multiplied value left its range
+        err = exc if isinstance(exc, ScenarioError) else _first_error(exc, data)
+        raise ScenarioError(key, f"makes {err.key} {err.message}") from None
+
+
 def split_uncertainty(data: dict, overridden: set[str] = frozenset()) -> tuple[dict, Uncertainty]:
     """Take the distribution tables and ``[[correlations]]`` out of a parsed scenario.
 
@@ -207,7 +234,7 @@ def split_uncertainty(data: dict, overridden: set[str] = frozenset()) -> tuple[d
             if not isinstance(value, dict) or info is None or _model_of(info.annotation):
                 continue                 # not ours to read, or a sub-section such as quality.*
             key = f"{section_name}.{name}"
-            if section_name in FIXED_SECTIONS or key in FIXED_KEYS:
+            if section_name in RUN_SHAPE_SECTIONS or key in RUN_SHAPE_KEYS:
                 raise ScenarioError(key, "cannot be uncertain: it sets the shape of the run; "
                                     "give a number")
             kind = _numeric_kind(info.annotation)

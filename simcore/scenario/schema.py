@@ -14,6 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from simcore.errors import ScenarioError
 
 REGIONS = ("US", "JP", "ID", "TH", "VN", "BR", "SA", "TR")
+# keys that set the shape of a run (its dimensions and streams): never uncertain, and the
+# same in every market
+RUN_SHAPE_SECTIONS = ("simulation",)
+RUN_SHAPE_KEYS = ("campaign.days", "campaign.region", "creator.days", "organic.days",
+                  "share.window_days")
 RETENTION_TARGET_KEYS = ("d1", "d3", "d7", "d14", "d30", "d60", "d90")
 
 
@@ -411,9 +416,10 @@ RULE_METRICS = ("roas_d0", "roas_d1", "roas_d3", "roas_d7", "cpa", "cumulative_r
 class Rule(Section):
     """A UA rule evaluated at the start of each campaign day on what was seen up to yesterday.
 
-    ``roas_dN``: ROAS at age N of the latest cohort whose day N is over (cohort of day
-    d - 1 - N); ``cpa``: yesterday's realised CPA [USD]; ``cumulative_roas``: net revenue of
-    every cohort to date / spend to date. A metric not yet observable never triggers.
+    The rules see the paid-ads channel (the one they steer): ``roas_dN``: ROAS at age N of
+    the latest cohort whose day N is over (cohort of day d - 1 - N); ``cpa``: yesterday's
+    realised CPA [USD]; ``cumulative_roas``: paid-ads net revenue to date / paid-ads spend to
+    date. A metric not yet observable never triggers.
     """
 
     metric: Literal[RULE_METRICS] = field(description="What the rule reads")
@@ -472,8 +478,8 @@ class Scenario(Section):
                                 f"to 1 ({', '.join(f'{m.region} {m.budget_share:g}' for m in self.markets)})")
         for i, m in enumerate(self.markets):
             for key in m.set:
-                if key.startswith(("simulation.", "markets", "rules", "share.window_days")) \
-                        or key in ("campaign.days", "campaign.region"):
+                if key.split(".")[0] in RUN_SHAPE_SECTIONS + ("markets", "rules") \
+                        or key in RUN_SHAPE_KEYS:
                     raise ScenarioError(f"markets.{i}.set", f"'{key}' is the same for every "
                                         "market: set it for the scenario")
         return self
