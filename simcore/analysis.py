@@ -103,7 +103,7 @@ def never_pays_back(ds: xr.Dataset, target: float = 1.0) -> float:
 
 # --- LTV and break-even CPA -------------------------------------------------------------------
 
-def _net_revenue(ds: xr.Dataset) -> xr.DataArray:
+def net_revenue(ds: xr.Dataset) -> xr.DataArray:
     """Net revenue of all cohorts at each age [USD], dims (draw, age)."""
     return (ds.revenue_iaa + ds.revenue_iap).sum("cohort")
 
@@ -127,7 +127,7 @@ def ltv_per_activation(ds: xr.Dataset) -> xr.DataArray:
     """
     activations = ds.activations.sum("cohort").astype(float)
     activations = activations.where(activations > 0)
-    ltv = _net_revenue(ds).cumsum("age") / activations
+    ltv = net_revenue(ds).cumsum("age") / activations
     return ltv.transpose("draw", "age").assign_attrs(
         units="USD", long_name="cumulative net revenue through age per activation")
 
@@ -185,7 +185,7 @@ def break_even_cpa(ds: xr.Dataset, age: int, target: float = 1.0,
     if not target > 0.0:
         raise ValueError(f"target = {target}: must be > 0")
     paid = _paid_activations(ds)
-    revenue = _net_revenue(ds).cumsum("age").sel(age=age)
+    revenue = net_revenue(ds).cumsum("age").sel(age=age)
     ltv = (revenue / paid.where(paid > 0)).values     # all users' revenue per paid user
     ltv = np.where(np.isnan(ltv), -np.inf, ltv)
     n = ltv.size
@@ -210,7 +210,7 @@ def net_profit(ds: xr.Dataset) -> xr.DataArray:
     xr.DataArray
         dims (draw,) [USD].
     """
-    profit = _net_revenue(ds).sum("age") - ds.spend.sum("cohort")
+    profit = net_revenue(ds).sum("age") - ds.spend.sum("cohort")
     return profit.assign_attrs(units="USD",
                                long_name="net revenue through the horizon - spend")
 

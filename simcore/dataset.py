@@ -11,6 +11,7 @@ import xarray as xr
 from simcore import __version__
 from simcore.kernel import layout as K
 from simcore.outputs import write_atomic
+from simcore.analysis import net_revenue, payback_days
 from simcore.channels import CHANNELS, PAID_CHANNELS
 
 ENGINE = "h5netcdf"
@@ -109,7 +110,7 @@ def add_outcomes(ds: xr.Dataset) -> xr.Dataset:
     """Add roas, roas_paid, payback_day and cpa, derived from spend, activations and revenue
     (after assembling a run, or after adding markets together)."""
     total_spend = ds.spend.sum("cohort").values
-    revenue = (ds.revenue_iaa + ds.revenue_iap).sum("cohort").transpose("draw", "age").values
+    revenue = net_revenue(ds).transpose("draw", "age").values
     paid_revenue = ds.revenue_by_channel.sel(channel=list(PAID_CHANNELS)).sum("channel"
                                                                         ).transpose("draw", "age").values
     spent = total_spend[:, None] > 0
@@ -117,23 +118,21 @@ def add_outcomes(ds: xr.Dataset) -> xr.Dataset:
         roas = np.where(spent, np.cumsum(revenue, axis=1) / total_spend[:, None], np.nan)
         roas_paid = np.where(spent, np.cumsum(paid_revenue, axis=1) / total_spend[:, None],
                              np.nan)
-    reached = roas >= 1.0
-    payback = np.where(reached.any(axis=1), reached.argmax(axis=1), np.nan).astype(float)
     paid_act = ds.activations_by_channel.sel(channel=list(PAID_CHANNELS)).sum(
         ("channel", "cohort")).values
     with np.errstate(divide="ignore"):
         cpa = np.where(paid_act > 0, total_spend / np.maximum(paid_act, 1), np.inf)
-    return ds.assign(
+    ds = ds.assign(
         roas=(("draw", "age"), roas, {"units": "1", "long_name": "blended: cumulative net "
                                       "revenue through age of all cohorts and channels / "
                                       "total spend"}),
         roas_paid=(("draw", "age"), roas_paid, {"units": "1", "long_name": "paid-only: "
                                                 "cumulative net revenue through age of paid "
                                                 "users / total spend"}),
-        payback_day=(("draw",), payback, {"units": "days", "long_name": "first age with roas "
-                                          ">= 1 (NaN: not within the horizon)"}),
         cpa=(("draw",), cpa, {"units": "USD", "long_name": "realised cost per paid "
                               "activation"}))
+    payback = payback_days(ds, 1.0)
+    return ds.assign(payback_day=(("draw",), payback.values, payback.attrs))
 
 
 

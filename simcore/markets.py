@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import xarray as xr
 
+from simcore.analysis import net_revenue
 from simcore.dataset import add_outcomes, add_parameters, scenario_attrs
 from simcore.errors import ScenarioError
 from simcore.regions import REGION_LEVELS
@@ -117,7 +118,7 @@ def run_markets(loaded: LoadedScenario,
     values = loaded.uncertainty.sample(sim.seed, np.arange(sim.draws))
     ds = add_outcomes(add_parameters(total, loaded, values))
     per_market = runs                              # each market on its own spend and users
-    revenue = (stacked.revenue_iaa + stacked.revenue_iap).sum("cohort")
+    revenue = net_revenue(stacked)
     return ds.assign(
         spend_by_region=stacked.spend.assign_attrs(units="USD", long_name="spend on the "
                                                    "cohort in the market"),

@@ -135,7 +135,7 @@ def scale(loaded, budgets, age: int = 30, probability: float = 0.8, target: floa
         probability, target, best_budget_usd, largest_safe_budget_usd (NaN if no budget
         meets the rule), scenario_hash, seed, simcore_version.
     """
-    from simcore.analysis import PARAM_PREFIX, net_profit
+    from simcore.analysis import PARAM_PREFIX, net_profit, net_revenue
     from simcore.simulate import run
 
     budgets = check_budgets(budgets)
@@ -153,7 +153,7 @@ def scale(loaded, budgets, age: int = 30, probability: float = 0.8, target: floa
         return (("budget", *dims), np.stack(values), {"units": units, "long_name": long_name})
 
     spend = [r.spend.sum("cohort").values.astype(float) for r in runs]
-    revenue = [(r.revenue_iaa + r.revenue_iap).sum("cohort").cumsum("age")
+    revenue = [net_revenue(r).cumsum("age")
                .transpose("draw", "age").values for r in runs]
     ds = xr.Dataset(
         {
