@@ -111,8 +111,8 @@ def add_outcomes(ds: xr.Dataset) -> xr.Dataset:
     (after assembling a run, or after adding markets together)."""
     total_spend = ds.spend.sum("cohort").values
     revenue = net_revenue(ds).transpose("draw", "age").values
-    paid_revenue = ds.revenue_by_channel.sel(channel=list(PAID_CHANNELS)).sum("channel"
-                                                                        ).transpose("draw", "age").values
+    paid = ds.revenue_by_channel.sel(channel=list(PAID_CHANNELS)).sum("channel")
+    paid_revenue = paid.transpose("draw", "age").values
     spent = total_spend[:, None] > 0
     with np.errstate(invalid="ignore", divide="ignore"):  # a draw that spent nothing: NaN
         roas = np.where(spent, np.cumsum(revenue, axis=1) / total_spend[:, None], np.nan)

@@ -150,7 +150,8 @@ def _resolve_retention(ret: Retention, start: RetentionFit | None) -> RetentionF
 
 
 def saturated_cost(base: float, budget, saturation_budget: float | None, shape: float):
-    """Unit cost [USD] at daily budget(s) [USD/day]: base * (1 + (budget / saturation) ** shape)."""
+    """Unit cost [USD] at daily budget(s) [USD/day]:
+    base * (1 + (budget / saturation) ** shape)."""
     if saturation_budget is None:
         return base + 0.0 * np.asarray(budget, dtype=float)
     return base * (1.0 + (np.asarray(budget, dtype=float) / saturation_budget) ** shape)

@@ -54,8 +54,8 @@ def test_channels_add_up_and_paid_roas_is_below_blended():
     assert (ds.spend.isel(cohort=slice(3, None)) == 0).all()          # sharing goes on
     assert (ds.activations_by_channel.sel(channel="share").isel(cohort=slice(3, None)) > 0).any()
     assert (ds.roas_paid <= ds.roas).all() and (ds.roas_paid < ds.roas).any()
-    np.testing.assert_array_equal(ds.cpa, ds.spend.sum("cohort")
-                                  / ds.activations_by_channel.sel(channel="paid_ads").sum("cohort"))
+    paid = ds.activations_by_channel.sel(channel="paid_ads").sum("cohort")
+    np.testing.assert_array_equal(ds.cpa, ds.spend.sum("cohort") / paid)
 
 
 def test_sharing_leaves_paid_users_unchanged():

@@ -474,8 +474,9 @@ class Scenario(Section):
                 raise ScenarioError(f"markets.{i}.region", f"= '{region}': given twice")
         total = sum(m.budget_share for m in self.markets)
         if abs(total - 1.0) > 1e-9:
+            shares = ", ".join(f"{m.region} {m.budget_share:g}" for m in self.markets)
             raise ScenarioError("markets", f"budget shares sum to {total:.6g}: they must sum "
-                                f"to 1 ({', '.join(f'{m.region} {m.budget_share:g}' for m in self.markets)})")
+                                f"to 1 ({shares})")
         for i, m in enumerate(self.markets):
             for key in m.set:
                 if key.split(".")[0] in RUN_SHAPE_SECTIONS + ("markets", "rules") \
