@@ -163,7 +163,8 @@ def break_even_cpa(ds: xr.Dataset, age: int, target: float = 1.0,
     value per draw) and c the CPA. With k the least
     number of draws making k / n >= ``probability``, the answer is the k-th largest L divided by
     ``target`` (a lower empirical quantile, no interpolation): at that CPA at least k draws
-    reach the target, at any higher CPA fewer than k do.
+    reach the target, at any higher CPA fewer than k do. (With creators paid a share of
+    revenue, part of the spend is not a CPA; the answer then treats all spend as one.)
 
     Parameters
     ----------
@@ -353,6 +354,9 @@ def calendar(ds: xr.Dataset) -> xr.Dataset:
         return out
 
     spend = campaign_days(ds.spend)
+    if "spend_revenue_share" in ds:   # creators' share is paid when the revenue is earned
+        share = ds.spend_revenue_share
+        spend = campaign_days(ds.spend - share.sum("age")) + by_day(share)
     revenue = by_day(ds.revenue_iaa + ds.revenue_iap)
     cum_spend, cum_revenue = np.cumsum(spend, axis=1), np.cumsum(revenue, axis=1)
     dims = ("draw", "day")

@@ -22,17 +22,23 @@ def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray,
     """Assemble kernel sums [draw, channel, cohort, var, age], spend and activations
     [draw, channel, cohort] into the dataset.
 
-    ``money`` [draw, 3] holds each draw's USD per rewarded and per interstitial impression
-    and its net share of purchase value; ``values`` the sampled uncertain parameters [draw].
+    ``money`` [draw, 4] holds each draw's USD per rewarded and per interstitial impression,
+    its net share of purchase value and the creators' revenue share (0 when paid per view);
+    ``values`` the sampled uncertain parameters [draw].
     """
     by_channel = sums
     sums = by_channel.sum(axis=1)
     n_draws, n_cohorts, _, n_ages = sums.shape
     dca = ("draw", "cohort", "age")
     per_draw = money[:, None, :, None, None]
-    revenue_channel = (by_channel[:, :, :, K.V_REWARDED] * per_draw[:, :, 0]
-                       + by_channel[:, :, :, K.V_INTERSTITIAL] * per_draw[:, :, 1]
-                       + by_channel[:, :, :, K.V_IAP_GROSS] * per_draw[:, :, 2]).sum(axis=2)
+    revenue_cohort = (by_channel[:, :, :, K.V_REWARDED] * per_draw[:, :, 0]
+                      + by_channel[:, :, :, K.V_INTERSTITIAL] * per_draw[:, :, 1]
+                      + by_channel[:, :, :, K.V_IAP_GROSS] * per_draw[:, :, 2])
+    revenue_channel = revenue_cohort.sum(axis=2)
+    creator = CHANNELS.index("creator")
+    revenue_share_cost = revenue_cohort[:, creator] * money[:, 3, None, None]
+    spend = spend.copy()
+    spend[:, creator] += revenue_share_cost.sum(axis=2)
     per_draw = money[:, :, None, None]
     rewarded = sums[:, :, K.V_REWARDED]
     interstitial = sums[:, :, K.V_INTERSTITIAL]
@@ -48,6 +54,9 @@ def build_dataset(sums: np.ndarray, spend: np.ndarray, activations: np.ndarray,
                          "spend on the cohort, all channels"),
             "spend_by_channel": var(("draw", "channel", "cohort"), spend, "USD",
                                     "spend on the cohort by channel"),
+            "spend_revenue_share": var(dca, revenue_share_cost, "USD", "creators' share of "
+                                       "their users' net revenue, paid at the age it is "
+                                       "earned (included in spend)"),
             "activations": var(("draw", "cohort"), activations.sum(axis=1), "users",
                                "activated users (first play) in the cohort, all channels"),
             "activations_by_channel": var(("draw", "channel", "cohort"), activations, "users",
@@ -108,16 +117,21 @@ def add_parameters(ds: xr.Dataset, loaded, values: dict) -> xr.Dataset:
 
 def add_outcomes(ds: xr.Dataset) -> xr.Dataset:
     """Add roas, roas_paid, payback_day and cpa, derived from spend, activations and revenue
-    (after assembling a run, or after adding markets together)."""
+    (after assembling a run, or after adding markets together).
+
+    ROAS at age d divides revenue through d by the spend incurred through d: all spend but
+    creators' revenue share counts from day 0, which is paid as the revenue comes in.
+    """
     total_spend = ds.spend.sum("cohort").values
+    share_cost = ds.spend_revenue_share.sum("cohort").transpose("draw", "age").values
+    to_age = (total_spend - share_cost.sum(axis=1))[:, None] + np.cumsum(share_cost, axis=1)
     revenue = net_revenue(ds).transpose("draw", "age").values
     paid = ds.revenue_by_channel.sel(channel=list(PAID_CHANNELS)).sum("channel")
     paid_revenue = paid.transpose("draw", "age").values
-    spent = total_spend[:, None] > 0
+    spent = to_age > 0
     with np.errstate(invalid="ignore", divide="ignore"):  # a draw that spent nothing: NaN
-        roas = np.where(spent, np.cumsum(revenue, axis=1) / total_spend[:, None], np.nan)
-        roas_paid = np.where(spent, np.cumsum(paid_revenue, axis=1) / total_spend[:, None],
-                             np.nan)
+        roas = np.where(spent, np.cumsum(revenue, axis=1) / to_age, np.nan)
+        roas_paid = np.where(spent, np.cumsum(paid_revenue, axis=1) / to_age, np.nan)
     paid_act = ds.activations_by_channel.sel(channel=list(PAID_CHANNELS)).sum(
         ("channel", "cohort")).values
     with np.errstate(divide="ignore"):

@@ -24,7 +24,8 @@ from simcore.regions import REGION_LEVELS
 from simcore.scenario import LoadedScenario
 
 # variables that add up across markets (the rest are derived by ``add_outcomes``)
-ADDITIVE = ("spend", "spend_by_channel", "activations", "activations_by_channel",
+ADDITIVE = ("spend", "spend_by_channel", "spend_revenue_share", "activations",
+            "activations_by_channel",
             "revenue_by_channel",
             "active_users", "sessions", "ad_impressions", "ad_impressions_rewarded", "purchases",
             "revenue_iaa", "revenue_iap", "payers")

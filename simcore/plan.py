@@ -75,7 +75,8 @@ class Creators:
     log_views_median: float      # log of the median views per video
     log_views_sd: float          # log-sd of views per video
     activation_per_view: float   # anchor CTR x load success x first play
-    usd_per_view: float
+    usd_per_view: float          # payment per view [USD] (0 when paid by revenue share)
+    revenue_share: float         # share of their users' net revenue paid (0 when per view)
     days: int
 
 
@@ -225,7 +226,8 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
         creators = Creators(cr.videos_per_day, math.log(cr.views_median),
                             math.log(cr.views_p90 / cr.views_median) / Z90,
                             cr.anchor_ctr * cr.load_success * cr.first_play,
-                            cr.usd_per_1000_views / 1000.0, cr.days or c.days)
+                            (cr.usd_per_1000_views or 0.0) / 1000.0, cr.revenue_share or 0.0,
+                            cr.days or c.days)
     organic_days = (s.organic.days or c.days) if s.organic is not None else 0
     return Plan(prm, survival(np.arange(horizon + 1), ret.alpha, ret.beta, ret.c),
                 no_purchase, tiers, tier_edges(tiers) if tiers.size else np.zeros(0),

@@ -210,10 +210,12 @@ def run_market(loaded: LoadedScenario, market: int = 0,
     sums = np.zeros((base.draws, len(CHANNELS), n_cohorts, K.N_VARS, base.horizon + 1))
     spend = np.zeros((base.draws, len(CHANNELS), n_cohorts))
     activations = np.zeros((base.draws, len(CHANNELS), n_cohorts), dtype=np.int64)
-    money = np.zeros((base.draws, 3))
+    money = np.zeros((base.draws, 4))
     for d, plan in enumerate(plans):
         spend[d], activations[d], sums[d] = simulate_campaign(plan, d)
-        money[d] = plan.money.rewarded_usd, plan.money.interstitial_usd, plan.money.iap_net_share
+        share = plan.creators.revenue_share if plan.creators is not None else 0.0
+        money[d] = (plan.money.rewarded_usd, plan.money.interstitial_usd,
+                    plan.money.iap_net_share, share)
         if progress is not None:
             progress(1)
     central = compile_loaded(loaded)     # the dataset's attributes describe the medians

@@ -142,3 +142,33 @@ def test_run_shape_keys_cannot_be_uncertain():
     with pytest.raises(simcore.ScenarioError, match="organic.days: cannot be uncertain"):
         simcore.load_scenario("reborn_emperor_us", [
             "organic.search_per_day=10.0", 'organic.days={dist="choice", values=[5, 12]}'])
+
+
+REVENUE_SHARE = [c for c in CREATOR if "usd_per_1000" not in c] + [
+    'creator.payment="revenue_share"', "creator.revenue_share=0.3"]
+
+
+def test_creators_paid_a_share_of_their_users_revenue_as_it_is_earned():
+    from simcore.analysis import calendar, net_profit
+
+    ds = run(*REVENUE_SHARE, draws=5)
+    creator_revenue = ds.revenue_by_channel.sel(channel="creator")
+    cost = ds.spend_revenue_share.sum("cohort")
+    np.testing.assert_allclose(cost, 0.3 * creator_revenue, rtol=1e-12)
+    np.testing.assert_allclose(ds.spend_by_channel.sel(channel="creator").sum("cohort"),
+                               cost.sum("age"), rtol=1e-12)
+    # ROAS at age d: revenue through d / (spend paid up front + the share earned through d)
+    upfront = ds.spend.sum("cohort") - cost.sum("age")
+    revenue = (ds.revenue_iaa + ds.revenue_iap).sum("cohort").cumsum("age")
+    np.testing.assert_allclose(ds.roas, revenue / (upfront + cost.cumsum("age")), rtol=1e-12)
+    np.testing.assert_allclose(net_profit(ds), revenue.isel(age=-1) - ds.spend.sum("cohort"))
+    cal = calendar(ds)
+    np.testing.assert_allclose(cal.spend.sum("day"), ds.spend.sum("cohort"), rtol=1e-12)
+    np.testing.assert_allclose(cal.cumulative_profit.isel(day=-1), net_profit(ds))
+
+
+def test_creator_payment_keys_follow_the_payment_mode():
+    with pytest.raises(simcore.ScenarioError, match="creator.revenue_share: missing"):
+        run(*[c for c in CREATOR if "usd_per_1000" not in c], 'creator.payment="revenue_share"')
+    with pytest.raises(simcore.ScenarioError, match="creator.usd_per_1000_views: only used"):
+        run(*REVENUE_SHARE, "creator.usd_per_1000_views=2.0")

@@ -324,7 +324,7 @@ class Share(Section):
 
 
 class Creator(Section):
-    """Creator videos carrying the Play anchor, paid per 1,000 views (the creator programme).
+    """Creator videos carrying the Play anchor (the creator programme).
 
     Each campaign day brings Poisson(videos_per_day) videos; each video's views are lognormal
     (heavy-tailed: a few videos carry most views); each view activates a user with
@@ -343,14 +343,22 @@ class Creator(Section):
                                 "mini-game loads", gt=0, le=1)
     first_play: float = field(unit="probability", description="Share of loads that reach a "
                               "first real play", gt=0, le=1)
-    usd_per_1000_views: float = field(unit="USD per 1,000 views", description="Payment to "
-                                      "creators per 1,000 views of their videos", ge=0,
-                                      le=1000)
+    payment: Literal["per_1000_views", "revenue_share"] = field(
+        "per_1000_views", description="How creators are paid: per 1,000 views of their "
+        "videos, or a share of the net revenue of the users they bring (paid as it is earned)")
+    usd_per_1000_views: float | None = field(None, unit="USD per 1,000 views", description=""
+                                             "Payment per 1,000 views (per_1000_views)",
+                                             ge=0, le=1000)
+    revenue_share: float | None = field(None, unit="share", description="Share of their "
+                                        "users' net revenue paid to creators (revenue_share)",
+                                        gt=0, lt=1)
     days: int | None = field(None, unit="days", description="Days with creator videos; absent "
                              "= the campaign days", ge=1, le=1095)
 
     @model_validator(mode="after")
     def _p90_above_median(self):
+        _mode_keys(self, "creator", "payment", {"per_1000_views": ("usd_per_1000_views",),
+                                                "revenue_share": ("revenue_share",)})
         if self.views_p90 <= self.views_median:
             raise ScenarioError("creator.views_p90", f"= {self.views_p90}: must exceed "
                                 f"creator.views_median ({self.views_median})")
