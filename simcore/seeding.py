@@ -19,7 +19,7 @@ CREATOR = 5       # per draw: creator videos, their views and activations
 ORGANIC = 6       # per draw: search, profile and Mini Games Center activations
 # per (draw, cohort, chunk): the kernel state of the users each channel brought
 CHANNEL_USERS = {"paid_ads": USERS, "creator": 7, "search": 8, "profile": 9,
-                 "games_center": 10, "share": SHARE_USERS}
+                 "games_center": 10, "share": SHARE_USERS, "profile_return": 11}
 
 
 def _key(*parts: int, market: int = 0) -> tuple[int, ...]:

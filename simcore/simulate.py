@@ -131,7 +131,9 @@ def _later_users(plan: Plan, draw: int, point: int, activations: np.ndarray,
                  sums: np.ndarray) -> None:
     """Add organic and share users in place, day by day, from what earlier days brought.
 
-    Day t: search and profile bring Poisson(their rate); the Mini Games Center brings
+    Day t: search and profile bring Poisson(their rate); lapsed users come back through the
+    profile entrance, Poisson(q * lapsed(t - 1)), lapsed = users activated so far minus those
+    expected not to have churned (survival); the Mini Games Center brings
     Poisson(scale * (activations of days t-7 .. t-1 / 1000) ** exponent); sharing brings
     Poisson(k * DAU(t - 1)), capped. Each group is simulated on its own streams; their
     activations and activity count for the days after.
@@ -141,14 +143,22 @@ def _later_users(plan: Plan, draw: int, point: int, activations: np.ndarray,
     organic_rng = seeding.draw_rng(seeding.ORGANIC, plan.seed, draw, point, plan.market)
     share_rng = seeding.draw_rng(seeding.SHARE, plan.seed, draw, point, plan.market)
     dau = np.zeros(n + h)                       # active users by calendar day
+    alive = np.zeros(n + h)                     # expected users not yet churned, by day
     for cohort in range(n):
         dau[cohort:cohort + h + 1] += sums[:, cohort, K.V_ACTIVE].sum(axis=0)
+        for channel in ("paid_ads", "creator"):
+            alive[cohort:cohort + h + 1] += (activations[_CH[channel], cohort]
+                                             * plan.for_channel(channel).survival)
     for day in range(n):
         arrivals = {}
         if organic is not None and day < plan.organic_days:
             recent = activations[:, max(day - 7, 0):day].sum()
             arrivals["search"] = organic_rng.poisson(organic.search_per_day)
             arrivals["profile"] = organic_rng.poisson(organic.profile_per_day)
+            if organic.profile_return_probability > 0.0 and day > 0:
+                lapsed = activations[:, :day].sum() - alive[day - 1]
+                arrivals["profile_return"] = organic_rng.poisson(
+                    organic.profile_return_probability * max(lapsed, 0.0))
             arrivals["games_center"] = organic_rng.poisson(
                 organic.games_center_scale * (recent / 1000.0) ** organic.games_center_exponent)
         if fission is not None and 0 < day < fission.window_days:
@@ -168,6 +178,7 @@ def _later_users(plan: Plan, draw: int, point: int, activations: np.ndarray,
                 activations[_CH[channel], day] = arrivals[channel]
                 sums[_CH[channel], day] = block
                 dau[day:day + h + 1] += block[K.V_ACTIVE]
+                alive[day:day + h + 1] += arrivals[channel] * plan.for_channel(channel).survival
 
 
 def draw_plans(loaded: LoadedScenario, point: int = 0) -> tuple[list[Plan], dict[str, np.ndarray]]:

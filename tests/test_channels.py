@@ -172,3 +172,27 @@ def test_creator_payment_keys_follow_the_payment_mode():
         run(*[c for c in CREATOR if "usd_per_1000" not in c], 'creator.payment="revenue_share"')
     with pytest.raises(simcore.ScenarioError, match="creator.usd_per_1000_views: only used"):
         run(*REVENUE_SHARE, "creator.usd_per_1000_views=2.0")
+
+
+def test_lapsed_users_come_back_through_the_profile_entrance():
+    """Given each draw's cohorts, returns on day t are Poisson with mean q * lapsed(t - 1),
+    lapsed = users activated so far - expected survivors: the standardised total is within 5."""
+    from simcore.plan import compile_plan
+
+    loaded = simcore.load_scenario("reborn_emperor_us").fixed().with_overrides(
+        *BASE, "simulation.draws=60", "organic.profile_return_probability=0.02",
+        "organic.days=12")
+    ds = simcore.run(loaded)
+    surv = compile_plan(loaded.scenario).survival
+    acts = ds.activations_by_channel.transpose("draw", "channel", "cohort").values
+    back = list(ds.channel.values).index("profile_return")
+    got = mean = 0.0
+    for day in range(1, 12):
+        users = acts[:, :, :day].sum(axis=1)                       # [draw, cohort < day]
+        alive = (users * surv[day - 1 - np.arange(day)]).sum(axis=1)
+        lam = 0.02 * (users.sum(axis=1) - alive)
+        got += acts[:, back, day].sum()
+        mean += lam.sum()
+    assert mean > 100
+    assert abs(got - mean) <= 5 * math.sqrt(mean), (got, mean)
+    assert (ds.spend_by_channel.sel(channel="profile_return") == 0).all()

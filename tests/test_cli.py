@@ -202,9 +202,9 @@ def test_other_seed_differs(seed5):
 def test_dataset_contents(seed5):
     ds = open_nc(seed5["a"][1])
     assert set(ds.dims) == {"draw", "cohort", "channel", "age"}
-    assert dict(ds.sizes) == {"draw": 2, "cohort": 2, "channel": 6, "age": 31}
+    assert dict(ds.sizes) == {"draw": 2, "cohort": 2, "channel": 7, "age": 31}
     assert list(ds.channel.values) == ["paid_ads", "creator", "search", "profile",
-                                       "games_center", "share"]
+                                       "profile_return", "games_center", "share"]
     for name in VARIABLES:
         assert name in ds.data_vars, name
         attrs = ds[name].attrs

@@ -36,7 +36,7 @@ def test_roas_payback_cpa_identities(hybrid):
 
 def test_every_variable_has_units_and_long_name(hybrid):
     _, ds = hybrid
-    assert dict(ds.sizes) == {"draw": 6, "cohort": 3, "channel": 6, "age": 46}
+    assert dict(ds.sizes) == {"draw": 6, "cohort": 3, "channel": 7, "age": 46}
     for name, var in ds.variables.items():
         if name not in ("draw", "channel"):  # labels, not quantities
             assert var.attrs.get("units"), name

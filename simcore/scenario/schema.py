@@ -370,9 +370,13 @@ class Organic(Section):
 
     search_per_day: float = field(0.0, unit="users/day", description="Mean activations per "
                                   "day through search", ge=0, le=1e7)
-    profile_per_day: float = field(0.0, unit="users/day", description="Mean activations per "
-                                   "day through the profile entrance (new users; lapsed "
-                                   "users' returns are not modelled)", ge=0, le=1e7)
+    profile_per_day: float = field(0.0, unit="users/day", description="Mean activations of "
+                                   "new users per day through the profile entrance",
+                                   ge=0, le=1e7)
+    profile_return_probability: float = field(
+        0.0, unit="probability/day", description="Chance per day that a lapsed (churned) "
+        "user comes back through the profile entrance; returning users play again like a new "
+        "cohort (channel profile_return: reactivations)", ge=0, le=0.5)
     games_center_scale: float = field(0.0, unit="users/day", description="Mini Games Center "
                                       "recommendations: mean activations per day = scale * "
                                       "(activations of the last 7 days / 1000) ** exponent",
