@@ -1,4 +1,5 @@
-"""Command line: ``simcore run | validate | summary | plot | report | scale | scenarios``.
+"""Command line: ``simcore run | validate | summary | plot | report | scale | sweep |
+scenarios``.
 
 Errors in input are one line on stderr and exit status 2; no traceback, no output file.
 """
@@ -6,6 +7,7 @@ Errors in input are one line on stderr and exit status 2; no traceback, no outpu
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -106,6 +108,22 @@ def build_parser() -> argparse.ArgumentParser:
                    "(--set simulation.draws=N)")
     p.add_argument("-o", "--output", type=Path, help="write the scale dataset to this .nc file")
     p.add_argument("--plot", type=Path, help="draw profit by budget to this *.png or *.svg")
+    p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+
+    p = sub.add_parser("sweep", help="run the scenario on a grid of values",
+                       description="Run the scenario at every combination of the --grid "
+                       "values (one dimension per key); print ROAS, payback and profit by "
+                       "point and optionally save the sweep dataset.")
+    _add_scenario_args(p)
+    p.add_argument("--grid", action="append", required=True, metavar="KEY=VALUES",
+                   help="a key and its values: v1,v2,... or a:b:n (linear) or a:b:n:log, "
+                        "e.g. --grid ads.ecpm_rewarded_usd=8:20:7 (repeatable)")
+    p.add_argument("--day", type=int, default=None,
+                   help="age in days for the printed ROAS (default: D7, or the horizon)")
+    p.add_argument("--seed", type=int, help="root seed (same as --set simulation.seed=N)")
+    p.add_argument("--draws", type=int, help="Monte Carlo draws per point "
+                   "(--set simulation.draws=N)")
+    p.add_argument("-o", "--output", type=Path, help="write the sweep dataset to this .nc file")
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
 
     sub.add_parser("scenarios", help="list the packaged scenarios",
@@ -275,6 +293,43 @@ def _cmd_scale(args) -> int:
     return 0
 
 
+def _cmd_sweep(args) -> int:
+    from simcore.sweep import parse_grid
+
+    grid = dict(parse_grid(g) for g in args.grid)
+    if len(grid) != len(args.grid):
+        raise ScenarioError("--grid", "a key is given twice")
+    if args.output is not None:
+        check_output(args.output, (".nc",))
+    from simcore.scenario import load_scenario
+    from simcore.sweep import format_sweep, sweep
+
+    loaded = load_scenario(args.scenario, _overrides(args))
+    horizon = loaded.scenario.simulation.horizon_days
+    day = min(DEFAULT_DAY, horizon) if args.day is None else args.day
+    if not 0 <= day <= horizon:
+        raise ScenarioError("--day", f"= {day}: not an age of the run (valid range: "
+                            f"0 <= day <= {horizon}, the horizon)")
+    points = math.prod(len(v) for v in grid.values())
+    show = sys.stderr.isatty() and not args.no_progress
+    from tqdm import tqdm
+    markets = max(1, len(loaded.scenario.markets))
+    with tqdm(total=points * markets * loaded.scenario.simulation.draws,
+              desc="points x draws", unit="draw", file=sys.stderr, disable=not show) as bar:
+        ds = sweep(loaded, grid, progress=bar.update)
+    if args.output is not None:
+        from simcore.dataset import write_dataset
+
+        try:
+            write_dataset(ds, args.output)
+        except OSError as exc:
+            return _write_failed(args.output, exc)
+    print(format_sweep(ds, day))
+    if args.output is not None:
+        print(f"\nsweep dataset written to {args.output}")
+    return 0
+
+
 def _cmd_scenarios(args) -> int:
     from simcore.scenario import DEFAULT_SCENARIO, packaged_scenarios
 
@@ -286,7 +341,7 @@ def _cmd_scenarios(args) -> int:
 
 _COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "summary": _cmd_summary,
              "plot": _cmd_plot, "report": _cmd_report, "scale": _cmd_scale,
-             "scenarios": _cmd_scenarios}
+             "sweep": _cmd_sweep, "scenarios": _cmd_scenarios}
 
 
 if __name__ == "__main__":

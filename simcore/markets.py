@@ -97,8 +97,8 @@ def market_scenarios(loaded: LoadedScenario) -> list[LoadedScenario]:
     return out
 
 
-def run_markets(loaded: LoadedScenario,
-                progress: Callable[[int], None] | None = None) -> xr.Dataset:
+def run_markets(loaded: LoadedScenario, progress: Callable[[int], None] | None = None,
+                point: int = 0) -> xr.Dataset:
     """Simulate every market and add them up: totals as in a single-market run, and
     ``spend_by_region``, ``activations_by_region``, ``revenue_by_region``, ``roas_by_region``
     and ``cpa_by_region`` along ``region``."""
@@ -106,7 +106,8 @@ def run_markets(loaded: LoadedScenario,
 
     markets = market_scenarios(loaded)
     regions = [m.region for m in loaded.scenario.markets]
-    runs = [run_market(m, market=i, progress=progress) for i, m in enumerate(markets)]
+    runs = [run_market(m, market=i, progress=progress, point=point)
+            for i, m in enumerate(markets)]
     stacked = xr.concat([r[list(ADDITIVE)] for r in runs],
                         dim=xr.DataArray(regions, dims="region", name="region"))
     total = stacked.sum("region", keep_attrs=True)

@@ -194,24 +194,27 @@ def draw_plans(loaded: LoadedScenario, point: int = 0) -> tuple[list[Plan], dict
     return [compile_loaded(loaded, s, central) for s in scenarios], values
 
 
-def run(loaded: LoadedScenario, progress: Callable[[int], None] | None = None) -> xr.Dataset:
+def run(loaded: LoadedScenario, progress: Callable[[int], None] | None = None,
+        point: int = 0) -> xr.Dataset:
     """Simulate every draw of a loaded scenario; return the ROAS dataset.
 
     Each draw samples its uncertain parameters, then delivers the campaign and simulates
     every user. A scenario with ``[[markets]]`` runs each market and adds them up (see
     ``simcore.markets``). ``progress`` (optional) is called with 1 after each finished draw
-    (of each market).
+    (of each market). ``point`` (a sweep point) picks the campaign and user streams; draw d's
+    uncertain parameters are the same at every point.
     """
     if loaded.scenario.markets:
         from simcore.markets import run_markets
 
-        return run_markets(loaded, progress)
-    return run_market(loaded, progress=progress)
+        return run_markets(loaded, progress, point)
+    return run_market(loaded, progress=progress, point=point)
 
 
 def run_market(loaded: LoadedScenario, market: int = 0,
-               progress: Callable[[int], None] | None = None) -> xr.Dataset:
-    """``run`` for one market; ``market`` (its index in a multi-market run) picks its streams."""
+               progress: Callable[[int], None] | None = None, point: int = 0) -> xr.Dataset:
+    """``run`` for one market; ``market`` (its index in a multi-market run) and ``point``
+    pick its streams."""
     from simcore.dataset import build_dataset  # xarray loads in ~0.4 s: only when assembling
 
     plans, values = draw_plans(loaded)
@@ -223,7 +226,7 @@ def run_market(loaded: LoadedScenario, market: int = 0,
     activations = np.zeros((base.draws, len(CHANNELS), n_cohorts), dtype=np.int64)
     money = np.zeros((base.draws, 4))
     for d, plan in enumerate(plans):
-        spend[d], activations[d], sums[d] = simulate_campaign(plan, d)
+        spend[d], activations[d], sums[d] = simulate_campaign(plan, d, point)
         share = plan.creators.revenue_share if plan.creators is not None else 0.0
         money[d] = (plan.money.rewarded_usd, plan.money.interstitial_usd,
                     plan.money.iap_net_share, share)
