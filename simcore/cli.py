@@ -1,5 +1,5 @@
 """Command line: ``simcore run | validate | summary | plot | report | scale | sweep |
-scenarios``.
+sensitivity | scenarios``.
 
 Errors in input are one line on stderr and exit status 2; no traceback, no output file.
 """
@@ -125,6 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
                    "(--set simulation.draws=N)")
     p.add_argument("-o", "--output", type=Path, help="write the sweep dataset to this .nc file")
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+
+    p = sub.add_parser("sensitivity", help="which uncertain assumption matters most",
+                       description="Sensitivity of an outcome to the scenario's uncertain "
+                       "parameters: oat (swings p5 -> p95), morris (mu*, sigma), sobol (S1, ST "
+                       "with bootstrap 95% intervals, for each output).")
+    _add_scenario_args(p)
+    p.add_argument("--method", required=True, choices=("oat", "morris", "sobol"))
+    p.add_argument("--target", default="roas:7", metavar="roas:AGE|roas|payback_day|profit",
+                   help="the outcome (default roas:7; roas = every key age)")
+    p.add_argument("--n", type=int, default=64, help="Morris trajectories or Sobol base "
+                   "samples (a power of 2); model runs: morris n*(d+1), sobol n*(d+2)")
+    p.add_argument("-o", "--output", type=Path, help="write the indices to this .nc file")
 
     sub.add_parser("scenarios", help="list the packaged scenarios",
                    description="List the scenarios shipped with simcore (usable by name).")
@@ -330,6 +342,27 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+def _cmd_sensitivity(args) -> int:
+    if args.output is not None:
+        check_output(args.output, (".nc",))
+    if args.n < 2:
+        raise ScenarioError("--n", f"= {args.n}: give at least 2")
+    from simcore.scenario import load_scenario
+    from simcore.sensitivity import format_sensitivity, sensitivity
+
+    ds = sensitivity(load_scenario(args.scenario, args.overrides), args.method, args.target,
+                     args.n)
+    if args.output is not None:
+        from simcore.dataset import write_dataset
+
+        try:
+            write_dataset(ds, args.output)
+        except OSError as exc:
+            return _write_failed(args.output, exc)
+    print(format_sensitivity(ds))
+    return 0
+
+
 def _cmd_scenarios(args) -> int:
     from simcore.scenario import DEFAULT_SCENARIO, packaged_scenarios
 
@@ -341,7 +374,8 @@ def _cmd_scenarios(args) -> int:
 
 _COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "summary": _cmd_summary,
              "plot": _cmd_plot, "report": _cmd_report, "scale": _cmd_scale,
-             "sweep": _cmd_sweep, "scenarios": _cmd_scenarios}
+             "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
+             "scenarios": _cmd_scenarios}
 
 
 if __name__ == "__main__":

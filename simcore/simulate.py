@@ -215,18 +215,30 @@ def run_market(loaded: LoadedScenario, market: int = 0,
                progress: Callable[[int], None] | None = None, point: int = 0) -> xr.Dataset:
     """``run`` for one market; ``market`` (its index in a multi-market run) and ``point``
     pick its streams."""
-    from simcore.dataset import build_dataset  # xarray loads in ~0.4 s: only when assembling
-
     plans, values = draw_plans(loaded)
     plans = [p.in_market(market) for p in plans] if market else plans
+    return simulate_plans(loaded, plans, values, point=point, progress=progress)
+
+
+def simulate_plans(loaded: LoadedScenario, plans: list[Plan], values: dict, point: int = 0,
+                   progress: Callable[[int], None] | None = None,
+                   streams: np.ndarray | None = None) -> xr.Dataset:
+    """The dataset of ``plans`` (one per draw; ``values``: their uncertain values [draw]).
+
+    Draw i uses the random streams of draw ``streams[i]`` (default i); sensitivity analysis
+    gives every parameter set the same streams (common random numbers).
+    """
+    from simcore.dataset import build_dataset  # xarray loads in ~0.4 s: only when assembling
+
     base = plans[0]
-    n_cohorts = base.n_cohorts
-    sums = np.zeros((base.draws, len(CHANNELS), n_cohorts, K.N_VARS, base.horizon + 1))
-    spend = np.zeros((base.draws, len(CHANNELS), n_cohorts))
-    activations = np.zeros((base.draws, len(CHANNELS), n_cohorts), dtype=np.int64)
-    money = np.zeros((base.draws, 4))
+    n_draws, n_cohorts = len(plans), base.n_cohorts
+    sums = np.zeros((n_draws, len(CHANNELS), n_cohorts, K.N_VARS, base.horizon + 1))
+    spend = np.zeros((n_draws, len(CHANNELS), n_cohorts))
+    activations = np.zeros((n_draws, len(CHANNELS), n_cohorts), dtype=np.int64)
+    money = np.zeros((n_draws, 4))
     for d, plan in enumerate(plans):
-        spend[d], activations[d], sums[d] = simulate_campaign(plan, d, point)
+        stream = d if streams is None else int(streams[d])
+        spend[d], activations[d], sums[d] = simulate_campaign(plan, stream, point)
         share = plan.creators.revenue_share if plan.creators is not None else 0.0
         money[d] = (plan.money.rewarded_usd, plan.money.interstitial_usd,
                     plan.money.iap_net_share, share)

@@ -1,0 +1,207 @@
+"""Global sensitivity of an outcome to the scenario's uncertain parameters.
+
+The input space is the scenario's uncertain parameters, each through its own distribution
+(inverse CDF of uniform samples). Sampling and analysis are separate steps, as in SALib:
+
+- ``oat``: one at a time, each parameter at its p5 and p95 with the others at their medians;
+  the swing is the change of the outcome (the input of a tornado chart);
+- ``morris``: elementary effects (SALib's sampler and estimator): mu* and sigma;
+- ``sobol``: first-order and total indices S1 and ST with bootstrap confidence intervals
+  (``scipy.stats.sobol_indices``, Saltelli sampling), for each output, e.g. ROAS at each
+  key age.
+
+The model is the simulator: each parameter set is one simulated campaign, every set on the
+same random streams (common random numbers: draw 0's), so differences between sets come from
+the parameters. The same analysis functions take any model ``f(x[n, d]) -> y[n, k]``, which
+is how the Ishigami function anchors the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import xarray as xr
+
+from simcore.errors import ScenarioError
+
+KEY_AGES = (0, 1, 3, 7, 14, 30, 60, 90, 180)
+METHODS = ("oat", "morris", "sobol")
+
+
+def parse_target(text: str, horizon: int) -> tuple[str, tuple[int, ...]]:
+    """``roas:7`` | ``roas`` (every key age) | ``payback_day`` | ``profit``."""
+    name, _, age = text.partition(":")
+    if name == "roas":
+        if not age:
+            return "roas", tuple(a for a in KEY_AGES if a <= horizon)
+        if age.isdigit() and int(age) <= horizon:
+            return "roas", (int(age),)
+        raise ScenarioError("--target", f"= {text!r}: the age must be a whole number of days "
+                            f"within the horizon (0 ... {horizon})")
+    if name in ("payback_day", "profit") and not age:
+        return name, ()
+    raise ScenarioError("--target", f"= {text!r}: use roas:AGE, roas (every key age), "
+                        "payback_day or profit")
+
+
+def simulator(loaded, target: str, ages: Sequence[int] = ()) -> Callable[[np.ndarray],
+                                                                          np.ndarray]:
+    """The model ``f(x[n, d]) -> y[n, k]``: x are values of the uncertain parameters (in
+    ``loaded.uncertainty.keys`` order), y the target (ROAS at each of ``ages``, the payback
+    day [days] (horizon + 1 when never), or net profit [USD])."""
+    from simcore.analysis import net_profit
+    from simcore.plan import compile_loaded
+    from simcore.simulate import simulate_plans
+
+    keys = loaded.uncertainty.keys
+    central = compile_loaded(loaded).retention
+    horizon = loaded.scenario.simulation.horizon_days
+
+    def f(x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(x)
+        scenarios = [loaded.scenario_for(dict(zip(keys, row))) for row in x]
+        plans = [compile_loaded(loaded, s, central) for s in scenarios]
+        values = {k: x[:, j] for j, k in enumerate(keys)}
+        ds = simulate_plans(loaded, plans, values, streams=np.zeros(len(plans), dtype=int))
+        if target == "roas":
+            return ds.roas.sel(age=list(ages)).values
+        if target == "payback_day":
+            return np.nan_to_num(ds.payback_day.values, nan=horizon + 1.0)[:, None]
+        return net_profit(ds).values[:, None]
+
+    return f
+
+
+def _medians(dists) -> np.ndarray:
+    return np.array([float(d.ppf(np.array([0.5]))[0]) for d in dists])
+
+
+def oat(f, dists, keys: Sequence[str]) -> xr.Dataset:
+    """Swings: f with parameter j at its p5 and at its p95, the others at their medians."""
+    mid = _medians(dists)
+    rows = [mid]
+    for j, d in enumerate(dists):
+        for q in (0.05, 0.95):
+            row = mid.copy()
+            row[j] = float(d.ppf(np.array([q]))[0])
+            rows.append(row)
+    y = np.asarray(f(np.array(rows)), dtype=float)
+    low, high = y[1::2], y[2::2]                            # [parameter, output]
+    return xr.Dataset({"low": (("parameter", "output"), low),
+                       "high": (("parameter", "output"), high),
+                       "swing": (("parameter", "output"), high - low),
+                       "base": (("output",), y[0])},
+                      coords={"parameter": list(keys)},
+                      attrs={"method": "oat"})
+
+
+def morris(f, dists, keys: Sequence[str], n: int, seed: int, levels: int = 4) -> xr.Dataset:
+    """Elementary effects over ``n`` trajectories (SALib): mu* and sigma per output."""
+    from SALib.analyze import morris as analyze
+    from SALib.sample import morris as sample
+
+    problem = {"num_vars": len(keys), "names": list(keys), "bounds": [[0.0, 1.0]] * len(keys)}
+    u = sample.sample(problem, n, num_levels=levels, seed=seed)
+    u = np.clip(u, 1e-6, 1 - 1e-6)             # the end levels map to the 1e-6 quantiles
+    x = np.column_stack([d.ppf(u[:, j]) for j, d in enumerate(dists)])
+    y = np.asarray(f(x), dtype=float)
+    mu_star, sigma = [], []
+    for k in range(y.shape[1]):
+        r = analyze.analyze(problem, u, y[:, k], num_levels=levels, seed=seed)
+        mu_star.append(r["mu_star"])
+        sigma.append(r["sigma"])
+    return xr.Dataset({"mu_star": (("output", "parameter"), np.array(mu_star)),
+                       "sigma": (("output", "parameter"), np.array(sigma))},
+                      coords={"parameter": list(keys)},
+                      attrs={"method": "morris", "trajectories": n}).transpose("parameter",
+                                                                               "output")
+
+
+def sobol(f, dists, keys: Sequence[str], n: int, seed: int,
+          confidence: float = 0.95, resamples: int = 200) -> xr.Dataset:
+    """S1 and ST per output (scipy.stats.sobol_indices, Saltelli 2010) with bootstrap
+    confidence intervals; ``n`` base samples (a power of 2), n * (d + 2) model runs."""
+    from scipy.stats import sobol_indices
+
+    result = sobol_indices(func=lambda x: np.asarray(f(x.T), dtype=float).T, n=n,
+                           dists=list(dists), rng=np.random.default_rng(seed))
+    boot = result.bootstrap(confidence_level=confidence, n_resamples=resamples)
+    dims = ("output", "parameter")
+
+    def ci(interval):
+        return np.atleast_2d(interval.low), np.atleast_2d(interval.high)
+
+    s1_low, s1_high = ci(boot.first_order.confidence_interval)
+    st_low, st_high = ci(boot.total_order.confidence_interval)
+    return xr.Dataset({"S1": (dims, np.atleast_2d(result.first_order)),
+                       "ST": (dims, np.atleast_2d(result.total_order)),
+                       "S1_low": (dims, s1_low), "S1_high": (dims, s1_high),
+                       "ST_low": (dims, st_low), "ST_high": (dims, st_high)},
+                      coords={"parameter": list(keys)},
+                      attrs={"method": "sobol", "base_samples": n,
+                             "confidence": confidence}).transpose("parameter", "output")
+
+
+def sensitivity(loaded, method: str, target: str = "roas:7", n: int = 64,
+                seed: int | None = None) -> xr.Dataset:
+    """Sensitivity of ``target`` to the scenario's uncertain parameters by ``method``."""
+    if method not in METHODS:
+        raise ScenarioError("--method", f"= {method!r}: use one of {', '.join(METHODS)}")
+    u = loaded.uncertainty
+    if len(u.parameters) < 2:
+        raise ScenarioError("--method", "needs at least two uncertain parameters in the "
+                            "scenario (write them as distributions)")
+    if loaded.scenario.markets:
+        raise ScenarioError("markets", "sensitivity analysis runs one market: drop "
+                            "[[markets]] (markets=[]) and set campaign.region")
+    if u.correlations:
+        raise ScenarioError("correlations", "sensitivity indices assume independent "
+                            "parameters: remove the [[correlations]] for this analysis")
+    horizon = loaded.scenario.simulation.horizon_days
+    name, ages = parse_target(target, horizon)
+    seed = loaded.scenario.simulation.seed if seed is None else seed
+    f = simulator(loaded, name, ages)
+    dists, keys = u.parameters, u.keys
+    if method == "oat":
+        ds = oat(f, dists, keys)
+    elif method == "morris":
+        ds = morris(f, dists, keys, n, seed)
+    else:
+        if n < 2 or n & (n - 1):
+            raise ScenarioError("--n", f"= {n}: Sobol needs a power of 2 base samples")
+        ds = sobol(f, dists, keys, n, seed)
+    outputs = [f"roas_d{a}" for a in ages] if name == "roas" else [name]
+    from simcore.dataset import scenario_attrs
+
+    ds = ds.assign_coords(output=outputs)
+    ds.attrs.update({**scenario_attrs(loaded), "target": target})
+    return ds
+
+
+def format_sensitivity(ds: xr.Dataset) -> str:
+    """A table per output: parameters by importance."""
+    method = ds.attrs["method"]
+    lines = [f"{ds.attrs.get('title', '')}: {method} sensitivity of {ds.attrs['target']}"]
+    for out in ds.output.values:
+        d = ds.sel(output=out)
+        if method == "sobol":
+            order = np.argsort(-d.ST.values)
+            lines += ["", f"{out:<32}{'S1':>8}{'95% CI':>18}{'ST':>8}{'95% CI':>18}"]
+            lines += [f"{str(d.parameter.values[j]):<32}{d.S1.values[j]:>8.3f}"
+                      f"  [{d.S1_low.values[j]:>6.3f}, {d.S1_high.values[j]:>6.3f}]"
+                      f"{d.ST.values[j]:>8.3f}"
+                      f"  [{d.ST_low.values[j]:>6.3f}, {d.ST_high.values[j]:>6.3f}]"
+                      for j in order]
+        elif method == "morris":
+            order = np.argsort(-d.mu_star.values)
+            lines += ["", f"{out:<32}{'mu*':>10}{'sigma':>10}"]
+            lines += [f"{str(d.parameter.values[j]):<32}{d.mu_star.values[j]:>10.4g}"
+                      f"{d.sigma.values[j]:>10.4g}" for j in order]
+        else:
+            order = np.argsort(-np.abs(d.swing.values))
+            lines += ["", f"{out} at the medians: {float(d.base):.4g}",
+                      f"{'parameter':<32}{'at p5':>10}{'at p95':>10}{'swing':>10}"]
+            lines += [f"{str(d.parameter.values[j]):<32}{d.low.values[j]:>10.4g}"
+                      f"{d.high.values[j]:>10.4g}{d.swing.values[j]:>+10.4g}" for j in order]
+    return "\n".join(lines)
