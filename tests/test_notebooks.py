@@ -124,3 +124,30 @@ def test_what_if_notebook_runs(kernel_env, monkeypatch):
         assert 0 <= d["p5"] <= d["median"] <= d["p95"]
         assert 0.0 <= case["prob_roas_day"] <= 1.0
         assert 0.0 <= case["never_pays_back"] <= 1.0
+
+
+SENSITIVITY = ROOT / "notebooks" / "sensitivity.ipynb"
+
+
+def test_sensitivity_notebook_runs(kernel_env, monkeypatch):
+    for name, value in (("SIMCORE_NB_SOBOL_N", "4"), ("SIMCORE_NB_DAYS", "1"),
+                        ("SIMCORE_NB_BUDGET", "150"), ("SIMCORE_NB_HORIZON", "30")):
+        monkeypatch.setenv(name, value)
+    check = ("import json\n"
+             f"print({SUMMARY_MARK!r} + json.dumps({{'outputs': list(sobol.output.values), "
+             "'n': N, 'swing_keys': list(oat.parameter.values)}))")
+    nb = execute(SENSITIVITY, kernel_env, [check])
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    images = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.data]
+    assert len(images) == 2
+    conclusion = text_of(tagged(nb, "conclusion"))
+    assert "matters most for ROAS D1" in conclusion and "swing of ROAS D7" in conclusion
+    line = next(ln for ln in text_of(nb.cells[-1]).splitlines() if ln.startswith(SUMMARY_MARK))
+    summary = json.loads(line[len(SUMMARY_MARK):])
+    assert summary["n"] == 4
+    assert summary["outputs"] == ["roas_d0", "roas_d1", "roas_d3", "roas_d7", "roas_d14",
+                                  "roas_d30"]
+    assert "ads.ecpm_rewarded_usd" in summary["swing_keys"]
+    stored = nbformat.read(SENSITIVITY, as_version=4)
+    assert all(not c.outputs for c in stored.cells if c.cell_type == "code")
