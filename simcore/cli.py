@@ -32,6 +32,14 @@ def _add_scenario_args(p: argparse.ArgumentParser) -> None:
                         "(repeatable; validated like the file)")
 
 
+def _add_run_args(p: argparse.ArgumentParser, per: str) -> None:
+    """--seed, --draws and --no-progress of the commands that simulate."""
+    p.add_argument("--seed", type=int, help="root seed (same as --set simulation.seed=N)")
+    p.add_argument("--draws", type=int, help=f"Monte Carlo draws{per} "
+                   "(--set simulation.draws=N)")
+    p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+
+
 PLOT_KINDS = ("fan", "payback", "hist", "tornado", "ltv")   # simcore.plots.KINDS (tested)
 
 
@@ -54,9 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "optionally save the dataset (NetCDF).")
     _add_scenario_args(p)
     p.add_argument("-o", "--output", type=Path, help="write the dataset to this .nc file")
-    p.add_argument("--seed", type=int, help="root seed (same as --set simulation.seed=N)")
-    p.add_argument("--draws", type=int, help="Monte Carlo draws (--set simulation.draws=N)")
-    p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+    _add_run_args(p, "")
 
     p = sub.add_parser("validate", help="check a scenario and print it resolved",
                        description="Validate a scenario and print every value in use, "
@@ -103,12 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="required P(ROAS >= target), 0 < p < 1 (default: 0.8)")
     p.add_argument("--target", type=float, default=None,
                    help="target ROAS, > 0 (default: 1.0, break-even)")
-    p.add_argument("--seed", type=int, help="root seed (same as --set simulation.seed=N)")
-    p.add_argument("--draws", type=int, help="Monte Carlo draws per budget "
-                   "(--set simulation.draws=N)")
     p.add_argument("-o", "--output", type=Path, help="write the scale dataset to this .nc file")
     p.add_argument("--plot", type=Path, help="draw profit by budget to this *.png or *.svg")
-    p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+    _add_run_args(p, " per budget")
 
     p = sub.add_parser("sweep", help="run the scenario on a grid of values",
                        description="Run the scenario at every combination of the --grid "
@@ -120,11 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "e.g. --grid ads.ecpm_rewarded_usd=8:20:7 (repeatable)")
     p.add_argument("--day", type=int, default=None,
                    help="age in days for the printed ROAS (default: D7, or the horizon)")
-    p.add_argument("--seed", type=int, help="root seed (same as --set simulation.seed=N)")
-    p.add_argument("--draws", type=int, help="Monte Carlo draws per point "
-                   "(--set simulation.draws=N)")
     p.add_argument("-o", "--output", type=Path, help="write the sweep dataset to this .nc file")
-    p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+    _add_run_args(p, " per point")
 
     p = sub.add_parser("sensitivity", help="which uncertain assumption matters most",
                        description="Sensitivity of an outcome to the scenario's uncertain "
