@@ -21,7 +21,6 @@ from simcore.simulate import simulate_draw
 
 def plan(name, drop_cap=False):
     data = tomllib.loads(packaged_scenarios()[name].read_text())
-    data.pop("correlations", None)
     data, _ = split_uncertainty(data)           # uncertain fields at their medians
     if drop_cap:
         data["ads"].pop("interstitial_cap_per_day")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from simcore import __version__
 from simcore.errors import ScenarioError
-from simcore.outputs import DEFAULT_DAY, check_day, check_output, check_target, write_atomic
+from simcore.outputs import (DEFAULT_DAY, check_age, check_day, check_output, check_target,
+                             write_atomic)
 
 EXIT_INPUT = 2
 
@@ -263,7 +264,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_scale(args) -> int:
-    from simcore.scale import check_age, check_probability, parse_budgets
+    from simcore.scale import check_probability, parse_budgets
 
     budgets = parse_budgets(args.budgets, "--budgets")
     probability = check_probability(args.probability, "--probability")
@@ -277,7 +278,8 @@ def _cmd_scale(args) -> int:
 
     loaded = load_scenario(args.scenario, _overrides(args))
     horizon = loaded.scenario.simulation.horizon_days
-    age = check_age(min(30, horizon) if args.age is None else args.age, horizon, "--age")
+    age = check_age(min(30, horizon) if args.age is None else args.age, horizon, "--age",
+                    "age")
     show = sys.stderr.isatty() and not args.no_progress
     from tqdm import tqdm
     markets = max(1, len(loaded.scenario.markets))
@@ -318,10 +320,8 @@ def _cmd_sweep(args) -> int:
 
     loaded = load_scenario(args.scenario, _overrides(args))
     horizon = loaded.scenario.simulation.horizon_days
-    day = min(DEFAULT_DAY, horizon) if args.day is None else args.day
-    if not 0 <= day <= horizon:
-        raise ScenarioError("--day", f"= {day}: not an age of the run (valid range: "
-                            f"0 <= day <= {horizon}, the horizon)")
+    day = min(DEFAULT_DAY, horizon) if args.day is None else check_age(args.day, horizon,
+                                                                       "--day")
     points = math.prod(len(v) for v in grid.values())
     show = sys.stderr.isatty() and not args.no_progress
     from tqdm import tqdm

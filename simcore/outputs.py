@@ -19,16 +19,18 @@ def horizon(ds) -> int:
     return int(ds.age.values[-1])
 
 
+def check_age(age, last: int, key: str, name: str = "day") -> int:
+    """``age`` as a whole number of days in 0 .. ``last`` (the horizon)."""
+    if isinstance(age, bool) or not hasattr(age, "__index__") or not 0 <= age <= last:
+        raise ScenarioError(key, f"= {age!r}: not an age of the run (valid range: "
+                            f"0 <= {name} <= {last}, the horizon)")
+    return int(age)
+
+
 def check_day(ds, day: int | None, key: str = "--day") -> int:
     """``day`` as an age within the run [days]; None = D7, or the horizon when shorter."""
     h = horizon(ds)
-    if day is None:
-        return min(DEFAULT_DAY, h)
-    if isinstance(day, bool) or not isinstance(day, int) and not hasattr(day, "__index__") \
-            or not 0 <= day <= h:
-        raise ScenarioError(key, f"= {day!r}: not an age of the run (valid range: "
-                            f"0 <= day <= {h}, the horizon)")
-    return int(day)
+    return min(DEFAULT_DAY, h) if day is None else check_age(day, h, key)
 
 
 def check_target(target: float | None, key: str = "--target") -> float:

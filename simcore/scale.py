@@ -23,7 +23,7 @@ import xarray as xr
 
 from simcore.dataset import scenario_attrs
 from simcore.errors import ScenarioError
-from simcore.outputs import check_target
+from simcore.outputs import check_age, check_target
 
 BUDGET_KEY = "campaign.daily_budget_usd"
 MAX_BUDGET_USD = 1e8            # the schema's limit on campaign.daily_budget_usd [USD/day]
@@ -84,14 +84,6 @@ def check_probability(probability, key: str = "probability") -> float:
     return value
 
 
-def check_age(age, horizon: int, key: str = "age") -> int:
-    """``age`` as an int within 0..``horizon`` [days]."""
-    if isinstance(age, bool) or not hasattr(age, "__index__") or not 0 <= age <= horizon:
-        raise ScenarioError(key, f"= {age!r}: not an age of the run (valid range: "
-                            f"0 <= age <= {horizon}, simulation.horizon_days)")
-    return int(age)
-
-
 # --- the scale study -------------------------------------------------------------------------
 
 def scenarios_at(loaded, budgets) -> list:
@@ -141,7 +133,7 @@ def scale(loaded, budgets, age: int = 30, probability: float = 0.8, target: floa
     budgets = check_budgets(budgets)
     probability = check_probability(probability)
     target = check_target(target, "target")
-    age = check_age(age, loaded.scenario.simulation.horizon_days)
+    age = check_age(age, loaded.scenario.simulation.horizon_days, "age", "age")
     variants = scenarios_at(loaded, budgets)
 
     runs = [run(v, progress=progress) for v in variants]

@@ -72,6 +72,19 @@ def text_of(cell) -> str:
     return "".join(parts)
 
 
+def png_figures(nb) -> list:
+    """The PNG figures a notebook displayed, after checking that no cell errored."""
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    return [o for o in outputs if o.output_type == "display_data" and "image/png" in o.data]
+
+
+def summary_of(nb) -> dict:
+    """The JSON the appended summary cell printed after ``SUMMARY_MARK``."""
+    line = next(ln for ln in text_of(nb.cells[-1]).splitlines() if ln.startswith(SUMMARY_MARK))
+    return json.loads(line[len(SUMMARY_MARK):])
+
+
 def tagged(nb, tag: str):
     cells = [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])]
     assert len(cells) == 1, f"expected one cell tagged {tag!r}, found {len(cells)}"
@@ -96,9 +109,7 @@ def test_what_if_notebook_runs(kernel_env, monkeypatch):
                     "'python': sys.executable, 'results': results}))")
     nb = execute(WHAT_IF, kernel_env, [summary_cell])
 
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    images = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.data]
+    images = png_figures(nb)
     assert len(images) >= 3, f"{len(images)} PNG figures"
 
     table = text_of(tagged(nb, "comparison"))
@@ -109,8 +120,7 @@ def test_what_if_notebook_runs(kernel_env, monkeypatch):
     conclusion = text_of(next(c for c in nb.cells if c.get("id") == "conclusion"))
     assert "Verdict:" in conclusion and "pessimistic" in conclusion
 
-    line = next(ln for ln in text_of(nb.cells[-1]).splitlines() if ln.startswith(SUMMARY_MARK))
-    summary = json.loads(line[len(SUMMARY_MARK):])
+    summary = summary_of(nb)
     assert (summary["draws"], summary["days"]) == (6, 2)
     assert Path(summary["python"]).resolve() == Path(sys.executable).resolve()
     base, pess = summary["results"]["base"], summary["results"]["pessimistic"]
@@ -137,14 +147,10 @@ def test_sensitivity_notebook_runs(kernel_env, monkeypatch):
              f"print({SUMMARY_MARK!r} + json.dumps({{'outputs': list(sobol.output.values), "
              "'n': N, 'swing_keys': list(oat.parameter.values)}))")
     nb = execute(SENSITIVITY, kernel_env, [check])
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    images = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.data]
-    assert len(images) == 2
+    assert len(png_figures(nb)) == 2
     conclusion = text_of(tagged(nb, "conclusion"))
     assert "matters most for ROAS D1" in conclusion and "swing of ROAS D7" in conclusion
-    line = next(ln for ln in text_of(nb.cells[-1]).splitlines() if ln.startswith(SUMMARY_MARK))
-    summary = json.loads(line[len(SUMMARY_MARK):])
+    summary = summary_of(nb)
     assert summary["n"] == 4
     assert summary["outputs"] == ["roas_d0", "roas_d1", "roas_d3", "roas_d7", "roas_d14",
                                   "roas_d30"]

@@ -42,6 +42,7 @@ class LoadedScenario:
     overrides: tuple[str, ...] = ()
     uncertainty: Uncertainty = Uncertainty()
     data: dict | None = None  # parsed TOML (overrides applied, medians in place of dists)
+    origin: str = ""          # the file (or name) alone, without the overrides
 
     @property
     def resolved_json(self) -> str:
@@ -80,11 +81,7 @@ class LoadedScenario:
 
     def with_overrides(self, *overrides: str) -> "LoadedScenario":
         """This scenario with more ``dotted.key=value`` overrides (validated the same way)."""
-        return load_text(self.text, self.source_file, self.overrides + tuple(overrides))
-
-    @property
-    def source_file(self) -> str:
-        return self.source.split(" (with --set", 1)[0]
+        return load_text(self.text, self.origin, self.overrides + tuple(overrides))
 
     def draw_scenarios(self, point: int = 0) -> tuple[list[Scenario], dict[str, np.ndarray]]:
         """Each draw's scenario and the sampled uncertain values [draw] by dotted key.
@@ -167,6 +164,7 @@ def load_text(text: str, source: str, overrides: tuple[str, ...] = ()) -> Loaded
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError("", f"not valid TOML: {exc}", source) from None
+    origin = source
     if overrides:
         source = f"{source} (with --set {' '.join(overrides)})"
         data = apply_overrides(data, overrides, source)
@@ -176,7 +174,7 @@ def load_text(text: str, source: str, overrides: tuple[str, ...] = ()) -> Loaded
     except ScenarioError as exc:
         raise exc.with_source(source) from None
     return LoadedScenario(validate(data, source), source, text, tuple(overrides), uncertainty,
-                          data)
+                          data, origin)
 
 
 def scenario_from_text(text: str, source: str = "<text>",
