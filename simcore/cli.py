@@ -196,6 +196,8 @@ def _warn_explosive_sharing(loaded) -> None:
     """One warning line when sharing alone would grow without end (K >= 1, held by a cap)."""
     from simcore.plan import compile_loaded
 
+    if loaded.scenario.share is None:
+        return
     fission = compile_loaded(loaded).fission
     if fission is not None and fission.k_effective >= 1.0:
         print(f"simcore: warning: share: effective K-factor {fission.k_effective:.3g} >= 1: "

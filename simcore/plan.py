@@ -14,7 +14,7 @@ from simcore.kernel import layout as K
 from simcore.retention import RetentionFit, active_share, fit_retention, survival
 from simcore.scenario import LoadedScenario
 from simcore.scenario.loading import channel_scenario
-from simcore.scenario.schema import Retention, Scenario
+from simcore.scenario.schema import Campaign, Retention, Scenario
 from simcore.scenario.uncertainty import Z90
 
 
@@ -158,8 +158,23 @@ def saturated_cost(base: float, budget, saturation_budget: float | None, shape: 
     return base * (1.0 + (np.asarray(budget, dtype=float) / saturation_budget) ** shape)
 
 
+def compile_acquisition(c: Campaign) -> Acquisition:
+    """The campaign's cost model and funnel, per calendar day."""
+    if c.bidding == "target_cpa":
+        base, funnel = c.target_cpa_usd, 1.0
+    else:
+        base, funnel = c.cpm_usd, c.anchor_ctr * c.load_success * c.first_play
+    budgets = np.asarray(c.budgets(), dtype=float)
+    return Acquisition(c.days, budgets, c.bidding, base, c.saturation_budget_usd,
+                       c.saturation_shape, funnel, c.daily_cost_volatility)
+
+
 def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Plan:
     """Map a validated scenario to a ``Plan`` (``retention_start``: see ``fit_retention``)."""
+    if s.title.kind != "game":
+        raise ScenarioError("title.kind", f"= '{s.title.kind}': this command does not "
+                            "support dramas yet (run, validate, sweep, scale, summary, plot "
+                            "and report do)")
     ret = resolve_retention(s.retention, retention_start)
     prm = np.zeros(K.N_PARAMS)
     prm[K.RET_ALPHA], prm[K.RET_BETA], prm[K.RET_C] = ret.alpha, ret.beta, ret.c
@@ -187,13 +202,7 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
         iap_net = (1 - s.iap.tax_rate) * (1 - s.iap.platform_fee) * (1 - s.iap.refund_rate)
 
     c = s.campaign
-    if c.bidding == "target_cpa":
-        base, funnel = c.target_cpa_usd, 1.0
-    else:
-        base, funnel = c.cpm_usd, c.anchor_ctr * c.load_success * c.first_play
-    budgets = np.asarray(c.budgets(), dtype=float)
-    acq = Acquisition(c.days, budgets, c.bidding, base, c.saturation_budget_usd,
-                      c.saturation_shape, funnel, c.daily_cost_volatility)
+    acq = compile_acquisition(c)
     horizon = s.simulation.horizon_days
     played_days = np.arange(horizon + 2)
     no_purchase = np.ones(horizon + 2)

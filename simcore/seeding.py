@@ -20,6 +20,8 @@ ORGANIC = 6       # per draw: search, profile and Mini Games Center activations
 # per (draw, cohort, chunk): the kernel state of the users each channel brought
 CHANNEL_USERS = {"paid_ads": USERS, "creator": 7, "search": 8, "profile": 9,
                  "games_center": 10, "share": SHARE_USERS, "profile_return": 11}
+# per (draw, cohort, chunk): the drama kernel's state for the viewers each channel brought
+DRAMA_VIEWERS = {"paid_ads": 12, "search": 13, "profile": 14}
 
 
 def _key(*parts: int, market: int = 0) -> tuple[int, ...]:

@@ -204,6 +204,10 @@ def run(loaded: LoadedScenario, progress: Callable[[int], None] | None = None,
     (of each market). ``point`` (a sweep point) picks the campaign and user streams; draw d's
     uncertain parameters are the same at every point.
     """
+    if loaded.scenario.title.kind == "drama":   # a micro-drama series: simcore.drama
+        from simcore.drama.simulate import run_drama
+
+        return run_drama(loaded, progress, point)
     if loaded.scenario.markets:
         from simcore.markets import run_markets
 

@@ -9,48 +9,30 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import model_validator
 
 from simcore.errors import ScenarioError
+from simcore.scenario.base import Section, field
+from simcore.scenario.base import mode_keys as _mode_keys
+from simcore.scenario.drama import Deal, Series, Unlocks, check_kind
 
 REGIONS = ("US", "JP", "ID", "TH", "VN", "BR", "SA", "TR")
 # keys that set the shape of a run (its dimensions and streams): never uncertain, and the
 # same in every market
 RUN_SHAPE_SECTIONS = ("simulation",)
 RUN_SHAPE_KEYS = ("campaign.days", "campaign.region", "creator.days", "organic.days",
-                  "share.window_days")
+                  "share.window_days", "series.episodes", "deal.launch_days")
 RETENTION_TARGET_KEYS = ("d1", "d3", "d7", "d14", "d30", "d60", "d90")
-
-
-def field(default=..., *, unit: str = "", description: str, **constraints):
-    """A schema field whose unit travels with it (shown in errors and ``simcore validate``)."""
-    return Field(default, description=description, json_schema_extra={"unit": unit},
-                 **constraints)
-
-
-def _mode_keys(model, section: str, switch: str, keys_by_mode: dict) -> None:
-    """The keys of the selected mode must be given; the keys of other modes must not."""
-    selected = getattr(model, switch)
-    for mode, keys in keys_by_mode.items():
-        for key in keys:
-            value = getattr(model, key)
-            if mode == selected and value is None:
-                raise ScenarioError(f"{section}.{key}", f"missing: required when "
-                                    f"{section}.{switch} = '{mode}'")
-            if mode != selected and value is not None:
-                raise ScenarioError(f"{section}.{key}", f"only used with {section}.{switch} "
-                                    f"= '{mode}' (it is '{selected}')")
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Title(Section):
     name: str = field(description="Title name used in summaries and reports", min_length=1)
     genre: str = field("", description="Free-text category, e.g. simulation, puzzle")
-    monetization: Literal["iaa", "iap", "hybrid"] = field(
-        description="Revenue model: in-app ads, in-app purchases, or both")
+    kind: Literal["game", "drama"] = field(
+        "game", description="game: a mini-game; drama: a micro-drama series "
+        "([series], [unlocks], [deal])")
+    monetization: Literal["iaa", "iap", "hybrid"] | None = field(
+        None, description="Revenue model of a game: in-app ads, in-app purchases, or both")
 
 
 class Simulation(Section):
@@ -463,8 +445,8 @@ class Scenario(Section):
     title: Title
     simulation: Simulation = Simulation()
     campaign: Campaign
-    retention: Retention
-    engagement: Engagement
+    retention: Retention | None = None      # games: required (see check_kind)
+    engagement: Engagement | None = None
     ads: Ads | None = None
     iap: Iap | None = None
     creator: Creator | None = None
@@ -475,6 +457,14 @@ class Scenario(Section):
                                   "([[markets]] tables); empty = campaign.region only")
     rules: list[Rule] = field([], description="UA rules ([[rules]] tables), evaluated daily "
                               "in order")
+    series: Series | None = None            # dramas: required (see check_kind)
+    unlocks: Unlocks | None = None
+    deal: Deal | None = None
+
+    @model_validator(mode="after")
+    def _kind(self):
+        check_kind(self)
+        return self
 
     @model_validator(mode="after")
     def _markets(self):
@@ -500,6 +490,8 @@ class Scenario(Section):
     @model_validator(mode="after")
     def _monetization_sections(self):
         m = self.title.monetization
+        if self.title.kind == "drama":
+            return self
         if m in ("iaa", "hybrid") and self.ads is None:
             raise ScenarioError("ads", f"missing section [ads]: required when "
                                 f"title.monetization = '{m}'")

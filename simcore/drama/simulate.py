@@ -1,0 +1,113 @@
+"""Run a drama scenario: for each draw, deliver the campaign and the organic viewers, follow
+every viewer through the series (``simcore.kernel.drama``), assemble the dataset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from simcore import seeding
+from simcore.acquisition import deliver
+from simcore.channels import CHANNELS
+from simcore.drama.plan import DramaPlan, compile_loaded_drama
+from simcore.kernel import drama_layout as D
+from simcore.kernel.drama import simulate_viewers
+from simcore.scenario import LoadedScenario
+
+CHUNK_VIEWERS = 16_384  # viewers per random stream; fixed, so results never depend on it
+_CH = {name: i for i, name in enumerate(CHANNELS)}
+
+
+def arrivals(plan: DramaPlan, draw: int, point: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Spend [channel, cohort] [USD] and viewers starting episode 1 [channel, cohort].
+
+    Paid ads: the campaign's schedule bought as for a game (``simcore.acquisition``); search
+    and profile: Poisson(base rate x launch spike of the day) on each organic day.
+    """
+    n = plan.n_cohorts
+    spend = np.zeros((len(CHANNELS), n))
+    viewers = np.zeros((len(CHANNELS), n), dtype=np.int64)
+    acq = plan.acquisition
+    rng = seeding.acquisition_rng(plan.seed, draw, point, plan.market)
+    paid = _CH["paid_ads"]
+    spend[paid, :acq.days], viewers[paid, :acq.days] = deliver(acq, rng)
+    if plan.organic_per_day:
+        rng = seeding.draw_rng(seeding.ORGANIC, plan.seed, draw, point, plan.market)
+        for day in range(plan.organic_days):
+            spike = plan.spike(day)
+            for channel, rate in plan.organic_per_day.items():
+                viewers[_CH[channel], day] = rng.poisson(rate * spike)
+    return spend, viewers
+
+
+def simulate_series(plan: DramaPlan, draw: int, point: int = 0):
+    """One draw: spend and viewers [channel, cohort], kernel sums [channel, cohort, N_ROWS,
+    age] and viewers who watched each episode [episode]."""
+    spend, viewers = arrivals(plan, draw, point)
+    sums = np.zeros((len(CHANNELS), plan.n_cohorts, D.N_ROWS, plan.horizon + 1))
+    groups, sizes, slots, states = [], [], [], []
+    for channel, stream in seeding.DRAMA_VIEWERS.items():
+        for cohort, n in enumerate(viewers[_CH[channel]]):
+            n_chunks = -(-int(n) // CHUNK_VIEWERS)
+            if n_chunks == 0:
+                continue
+            chunk = np.full(n_chunks, CHUNK_VIEWERS, dtype=np.int64)
+            chunk[-1] = int(n) - CHUNK_VIEWERS * (n_chunks - 1)
+            sizes.append(chunk)
+            slots.append(np.full(n_chunks, len(groups), dtype=np.int64))
+            states.append(seeding.chunk_states(plan.seed, draw, cohort, n_chunks, point,
+                                               stream, plan.market))
+            groups.append((_CH[channel], cohort))
+    if not groups:
+        return spend, viewers, sums, np.zeros(plan.episodes)
+    out, reach = simulate_viewers(np.concatenate(sizes), np.concatenate(slots),
+                                  np.concatenate(states), plan.params, plan.weights,
+                                  plan.price, plan.pack_coins, plan.pack_usd, plan.horizon,
+                                  len(groups))
+    for g, (channel, cohort) in enumerate(groups):
+        sums[channel, cohort] = out[g]
+    return spend, viewers, sums, reach.sum(axis=0)
+
+
+def draw_drama_plans(loaded: LoadedScenario) -> tuple[list[DramaPlan], dict[str, np.ndarray]]:
+    """One plan per draw (each draw's scenario validated and compiled before any viewer is
+    simulated) and the sampled uncertain values [draw] by dotted key."""
+    scenarios, values = loaded.draw_scenarios()
+    if not values:
+        return [compile_loaded_drama(loaded)] * len(scenarios), values
+    return [compile_loaded_drama(loaded, s) for s in scenarios], values
+
+
+def run_drama(loaded: LoadedScenario, progress: Callable[[int], None] | None = None,
+              point: int = 0):
+    """``simcore.run`` for a drama: the dataset of every draw (see ``simcore.drama.dataset``).
+
+    ``point`` (a sweep point) picks the campaign and viewer streams; draw d's uncertain
+    parameters are the same at every point.
+    """
+    plans, values = draw_drama_plans(loaded)
+    return simulate_drama_plans(loaded, plans, values, point, progress)
+
+
+def simulate_drama_plans(loaded: LoadedScenario, plans: list[DramaPlan], values: dict,
+                         point: int = 0, progress: Callable[[int], None] | None = None,
+                         streams: np.ndarray | None = None):
+    """The dataset of ``plans`` (one per draw); draw i uses the streams of draw
+    ``streams[i]`` (default i)."""
+    from simcore.drama.dataset import build_drama_dataset
+
+    base = plans[0]
+    n, c = len(plans), base.n_cohorts
+    spend = np.zeros((n, len(CHANNELS), c))
+    viewers = np.zeros((n, len(CHANNELS), c), dtype=np.int64)
+    sums = np.zeros((n, len(CHANNELS), c, D.N_ROWS, base.horizon + 1))
+    reach = np.zeros((n, base.episodes))
+    money = np.zeros((n, 6))
+    for d, plan in enumerate(plans):
+        stream = d if streams is None else int(streams[d])
+        spend[d], viewers[d], sums[d], reach[d] = simulate_series(plan, stream, point)
+        money[d] = plan.money.as_array()
+        if progress is not None:
+            progress(1)
+    return build_drama_dataset(sums, spend, viewers, reach, money, loaded, values)
