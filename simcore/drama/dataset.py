@@ -93,7 +93,7 @@ def build_drama_dataset(sums: np.ndarray, spend: np.ndarray, viewers: np.ndarray
                           "viewers making their first purchase at age"),
             "episode_viewers": var(("draw", "episode"), reach, "users",
                                    "viewers who watched the episode (all cohorts)"),
-            "unlocks": var(("draw", "method", "age"), everywhere[:, [
+            "unlocks": var(("draw", "unlock", "age"), everywhere[:, [
                 D.UNLOCK_COINS, D.UNLOCK_PASS, D.UNLOCK_AD]], "episodes",
                 "locked episodes watched at age, by how they were unlocked"),
             "revenue_by_source": var(("draw", "source", "age"), by_source, "USD",
@@ -102,7 +102,7 @@ def build_drama_dataset(sums: np.ndarray, spend: np.ndarray, viewers: np.ndarray
                                 "coins bought at age"),
             "coins_spent": var(("draw", "age"), everywhere[:, D.COINS_SPENT], "coins",
                                "coins spent on episodes at age"),
-            "passes_sold": var(("draw", "pass", "age"), everywhere[:, [
+            "passes_sold": var(("draw", "pass_type", "age"), everywhere[:, [
                 D.PASSES_WEEKLY, D.PASSES_MONTHLY]], "passes",
                 "passes bought at age (renewals included)"),
             "paywall_choices": var(("draw", "age"), everywhere[:, D.PAYWALL], "users",
@@ -122,9 +122,9 @@ def build_drama_dataset(sums: np.ndarray, spend: np.ndarray, viewers: np.ndarray
                     {"units": "days", "long_name": "days since the viewer's first episode"}),
             "episode": ("episode", np.arange(1, reach.shape[1] + 1),
                         {"long_name": "episode number (1-based)"}),
-            "method": ("method", list(METHODS), {"long_name": "how an episode was unlocked"}),
+            "unlock": ("unlock", list(METHODS), {"long_name": "how an episode was unlocked"}),
             "source": ("source", list(SOURCES), {"long_name": "source of revenue"}),
-            "pass": ("pass", list(PASSES), {"long_name": "pass type"}),
+            "pass_type": ("pass_type", list(PASSES), {"long_name": "pass type"}),
         },
         attrs={**scenario_attrs(loaded), "kind": "drama",
                "free_episodes": int(loaded.scenario.series.free_episodes),

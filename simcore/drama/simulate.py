@@ -41,32 +41,41 @@ def arrivals(plan: DramaPlan, draw: int, point: int = 0) -> tuple[np.ndarray, np
     return spend, viewers
 
 
+def simulate_groups(plan: DramaPlan, draw: int, groups: list[tuple[int, int, int]],
+                    point: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel sums [group, N_ROWS, age] and episode reach [group, episode] of groups of
+    viewers, each (cohort, viewers, stream), in one parallel kernel call; each chunk of a
+    group has its own stream."""
+    sizes, slots, states = [], [], []
+    for slot, (cohort, n, stream) in enumerate(groups):
+        n_chunks = -(-int(n) // CHUNK_VIEWERS)
+        if n_chunks == 0:
+            continue
+        chunk = np.full(n_chunks, CHUNK_VIEWERS, dtype=np.int64)
+        chunk[-1] = int(n) - CHUNK_VIEWERS * (n_chunks - 1)
+        sizes.append(chunk)
+        slots.append(np.full(n_chunks, slot, dtype=np.int64))
+        states.append(seeding.chunk_states(plan.seed, draw, cohort, n_chunks, point, stream,
+                                           plan.market))
+    if not sizes:
+        return (np.zeros((len(groups), D.N_ROWS, plan.horizon + 1)),
+                np.zeros((len(groups), plan.episodes)))
+    return simulate_viewers(np.concatenate(sizes), np.concatenate(slots),
+                            np.concatenate(states), plan.params, plan.weights, plan.price,
+                            plan.pack_coins, plan.pack_usd, plan.horizon, len(groups))
+
+
 def simulate_series(plan: DramaPlan, draw: int, point: int = 0):
     """One draw: spend and viewers [channel, cohort], kernel sums [channel, cohort, N_ROWS,
     age] and viewers who watched each episode [episode]."""
     spend, viewers = arrivals(plan, draw, point)
+    where = [(_CH[channel], cohort, stream) for channel, stream in seeding.DRAMA_VIEWERS.items()
+             for cohort in range(plan.n_cohorts)]
+    out, reach = simulate_groups(plan, draw, [(cohort, viewers[ch, cohort], stream)
+                                              for ch, cohort, stream in where], point)
     sums = np.zeros((len(CHANNELS), plan.n_cohorts, D.N_ROWS, plan.horizon + 1))
-    groups, sizes, slots, states = [], [], [], []
-    for channel, stream in seeding.DRAMA_VIEWERS.items():
-        for cohort, n in enumerate(viewers[_CH[channel]]):
-            n_chunks = -(-int(n) // CHUNK_VIEWERS)
-            if n_chunks == 0:
-                continue
-            chunk = np.full(n_chunks, CHUNK_VIEWERS, dtype=np.int64)
-            chunk[-1] = int(n) - CHUNK_VIEWERS * (n_chunks - 1)
-            sizes.append(chunk)
-            slots.append(np.full(n_chunks, len(groups), dtype=np.int64))
-            states.append(seeding.chunk_states(plan.seed, draw, cohort, n_chunks, point,
-                                               stream, plan.market))
-            groups.append((_CH[channel], cohort))
-    if not groups:
-        return spend, viewers, sums, np.zeros(plan.episodes)
-    out, reach = simulate_viewers(np.concatenate(sizes), np.concatenate(slots),
-                                  np.concatenate(states), plan.params, plan.weights,
-                                  plan.price, plan.pack_coins, plan.pack_usd, plan.horizon,
-                                  len(groups))
-    for g, (channel, cohort) in enumerate(groups):
-        sums[channel, cohort] = out[g]
+    for g, (ch, cohort, _) in enumerate(where):
+        sums[ch, cohort] = out[g]
     return spend, viewers, sums, reach.sum(axis=0)
 
 

@@ -1,0 +1,192 @@
+"""The drama model against closed forms and identities (fixed seeds, 5-sigma tolerances from
+independent replicates), and its reproducibility."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import simcore
+from simcore.drama.funnel import episode_share
+from simcore.kernel import drama_layout as D
+from tests.drama_helpers import render, replicates, tiny, tiny_plan, TINY
+from tests.helpers import within_sigmas
+
+@pytest.mark.parametrize("heterogeneity", [True, False], ids=["beta", "homogeneous"])
+def test_funnel_without_paywall_matches_closed_form(heterogeneity):
+    drop = () if heterogeneity else ("series.continuation_concentration",)
+    plan = tiny_plan("series.free_episodes=30", "series.watch_probability=1.0", drop=drop)
+    _, reach = replicates(plan, 20_000, 10)
+    expected = episode_share(plan.weights, 0.92, 5.0 if heterogeneity else None)
+    assert reach[:, 0].min() == 1.0                  # every viewer watches episode 1
+    assert within_sigmas(reach[:, 1:], expected[1:])
+    assert np.all(np.diff(reach, axis=1) <= 0)       # nobody skips an episode
+
+
+def test_funnel_behind_an_ad_paywall_matches_closed_form():
+    """Viewers who choose rewarded ads keep unlocking with ads: after the paywall the funnel
+    is the continuation's times the chance of choosing ads; each such episode is one ad,
+    ad revenue and no coin revenue."""
+    plan = tiny_plan("unlocks.coins_probability=0.0", "unlocks.pass_probability=0.0",
+                     "unlocks.ad_probability=0.3", "series.watch_probability=1.0")
+    sums, reach = replicates(plan, 20_000, 10)
+    share = episode_share(plan.weights, 0.92, 5.0)
+    expected = np.where(np.arange(1, 31) > 8, 0.3 * share, share)
+    assert within_sigmas(reach[:, 1:], expected[1:])
+    per_age = sums.sum(axis=2)
+    np.testing.assert_allclose(per_age[:, D.UNLOCK_AD], reach[:, 8:].sum(axis=1), rtol=1e-12)
+    for row in (D.UNLOCK_COINS, D.UNLOCK_PASS, D.COINS_BOUGHT, D.COINS_SPENT, D.PACKS,
+                D.PACKS_USD, D.PACKS_USD_TT, D.PASSES_USD, D.PASSES_USD_TT, D.NEW_PAYERS):
+        assert per_age[:, row].max() == 0.0, row
+
+
+def test_pass_holders_never_pay_per_episode():
+    """Everyone at the paywall buys a pass and renews it: nobody leaves there, and no coin is
+    bought or spent."""
+    plan = tiny_plan("unlocks.coins_probability=0.0", "unlocks.pass_probability=1.0",
+                     "unlocks.ad_probability=0.0", "unlocks.pass_renewal=1.0",
+                     "unlocks.price_elasticity=0.0")
+    sums, reach = replicates(plan, 20_000, 10)
+    per_age = sums.sum(axis=2)
+    assert within_sigmas(reach[:, 1:], episode_share(plan.weights, 0.92, 5.0)[1:])
+    for row in (D.UNLOCK_COINS, D.COINS_BOUGHT, D.COINS_SPENT, D.PACKS, D.UNLOCK_AD):
+        assert per_age[:, row].max() == 0.0, row
+    np.testing.assert_allclose(per_age[:, D.UNLOCK_PASS], reach[:, 8:].sum(axis=1), rtol=1e-12)
+    assert per_age[:, D.PASSES_WEEKLY].min() > 0 and per_age[:, D.PASSES_MONTHLY].min() > 0
+
+
+def test_coin_buyers_buy_the_smallest_covering_pack_and_keep_the_rest():
+    """Single price, one pack size that covers many episodes: coins spent = price x coin
+    unlocks; coins bought = 500 x packs; leftovers below one pack per payer."""
+    plan = tiny_plan("unlocks.coins_probability=1.0", "unlocks.pass_probability=0.0",
+                     "unlocks.ad_probability=0.0", "unlocks.coins_repurchase=1.0",
+                     "unlocks.later_coins_per_episode=60", "unlocks.pack_coins=[500]",
+                     "unlocks.pack_prices_usd=[4.99]", "unlocks.price_elasticity=0.0")
+    sums, reach = replicates(plan, 20_000, 10)
+    per_age = sums.sum(axis=2)
+    assert within_sigmas(reach[:, 1:], episode_share(plan.weights, 0.92, 5.0)[1:])
+    np.testing.assert_allclose(per_age[:, D.COINS_SPENT], 60 * per_age[:, D.UNLOCK_COINS], rtol=1e-12)
+    np.testing.assert_allclose(per_age[:, D.COINS_BOUGHT], 500 * per_age[:, D.PACKS], rtol=1e-12)
+    np.testing.assert_allclose(per_age[:, D.PACKS_USD] + per_age[:, D.PACKS_USD_TT],
+                               4.99 * per_age[:, D.PACKS], rtol=1e-12)
+    leftover = per_age[:, D.COINS_BOUGHT] - per_age[:, D.COINS_SPENT]
+    assert np.all(leftover >= 0) and np.all(leftover < 500 * per_age[:, D.NEW_PAYERS])
+    assert np.all(np.cumsum(sums[:, D.COINS_SPENT], axis=1)
+                  <= np.cumsum(sums[:, D.COINS_BOUGHT], axis=1))
+
+
+@pytest.fixture(scope="module")
+def run_ds():
+    return simcore.run(tiny())
+
+
+def test_revenue_identities(run_ds):
+    ds = run_ds
+    by_source = ds.revenue_by_source
+    viewers = (ds.revenue_iaa + ds.revenue_iap).sum("cohort")
+    np.testing.assert_allclose(by_source.sum("source"), viewers + ds.licence_fee
+                               * (ds.age == 0), rtol=1e-12)
+    np.testing.assert_allclose(by_source.sel(source=["coins", "passes"]).sum("source"),
+                               ds.revenue_iap.sum("cohort"), rtol=1e-12)
+    np.testing.assert_allclose(ds.revenue_by_channel.sum("channel"), viewers, rtol=1e-12)
+    assert float(by_source.sel(source="licence").sum()) == 3 * 5000.0
+    # ad share: 4 USD per 1,000 free views, half to the producer; ad unlocks: eCPM x share
+    free_views = float(ds.episode_viewers.sel(episode=slice(1, 8)).sum())
+    assert float(by_source.sel(source="ad_share").sum()) == pytest.approx(
+        free_views * 0.004 * 0.5, rel=1e-12)
+    assert float(by_source.sel(source="ad_unlocks").sum()) == pytest.approx(
+        float(ds.unlocks.sel(unlock="ad").sum()) * 0.015 * 0.7, rel=1e-12)
+    # coins spent never exceed coins bought, at any age of any draw
+    assert np.all(ds.coins_spent.cumsum("age") <= ds.coins_bought.cumsum("age"))
+    # every viewer watches episode 1; locked views are all unlocked one way
+    np.testing.assert_array_equal(ds.episode_viewers.sel(episode=1),
+                                  ds.activations.sum("cohort"))
+    np.testing.assert_array_equal(ds.unlocks.sum(("unlock", "age")),
+                                  ds.episode_viewers.sel(episode=slice(9, None)).sum("episode"))
+    np.testing.assert_array_equal(ds.sessions.sum(("cohort", "age")),
+                                  ds.episode_viewers.sum("episode"))
+    # the series P&L: every source, licence included, minus UA spend and production
+    cost = ds.spend.sum("cohort") + 20000.0
+    np.testing.assert_allclose(ds.series_pnl.isel(age=-1),
+                               by_source.sum(("source", "age")) - cost, rtol=1e-12)
+    np.testing.assert_allclose(ds.roi, ds.series_pnl / cost, rtol=1e-12)
+    # ROAS on UA leaves the licence out
+    np.testing.assert_allclose(ds.roas.isel(age=-1) * ds.spend.sum("cohort"),
+                               viewers.sum("age"), rtol=1e-12)
+
+
+def test_dataset_has_units_and_dims(run_ds):
+    ds = run_ds
+    assert ds.episode_viewers.dims == ("draw", "episode")
+    assert ds.unlocks.dims == ("draw", "unlock", "age")
+    assert ds.revenue_by_source.dims == ("draw", "source", "age")
+    assert list(ds.source.values) == ["coins", "passes", "ad_unlocks", "ad_share", "licence"]
+    for name in ("roas", "roas_paid", "payback_day", "cpa", "spend", "activations"):
+        assert name in ds
+    for name in ds.data_vars:
+        assert ds[name].attrs.get("units") and ds[name].attrs.get("long_name"), name
+    assert ds.attrs["kind"] == "drama"
+
+
+def _purchases(*sets):
+    ds = simcore.run(tiny("unlocks.tiktok_pay_share=1.0", *sets))
+    return ds
+
+
+def test_discount_lowers_affected_revenue_by_exactly_the_discount():
+    """Elasticity 0: the same viewers make the same choices (common random numbers); every
+    purchase goes through TikTok pay, so purchase revenue falls by exactly 10 %."""
+    full = _purchases("unlocks.price_elasticity=0.0", "unlocks.tiktok_pay_discount=0.0")
+    off = _purchases("unlocks.price_elasticity=0.0", "unlocks.tiktok_pay_discount=0.1")
+    assert float(full.revenue_iap.sum()) > 0
+    np.testing.assert_allclose(off.revenue_iap, 0.9 * full.revenue_iap, rtol=1e-12, atol=0)
+    for name in ("revenue_iaa", "episode_viewers", "unlocks", "coins_bought", "passes_sold"):
+        np.testing.assert_array_equal(off[name].values, full[name].values, err_msg=name)
+    # with a positive elasticity the discount brings more payers
+    elastic = _purchases("unlocks.price_elasticity=2.0", "unlocks.tiktok_pay_discount=0.1")
+    assert float(elastic.payers.sum()) > float(off.payers.sum())
+
+
+def test_uncertain_drama_fields_are_sampled_per_draw():
+    loaded = tiny('series.continuation={ dist = "uniform", low = 0.85, high = 0.95 }',
+                  'unlocks.coins_probability={ dist = "triangular", low = 0.1, mode = 0.2, '
+                  'high = 0.3 }', "simulation.draws=4")
+    ds = simcore.run(loaded)
+    values = ds["param_series.continuation"].values
+    assert values.shape == (4,) and np.unique(values).size == 4
+    assert "param_unlocks.coins_probability" in ds
+
+
+def test_sweep_over_a_drama_key():
+    from simcore.sweep import sweep
+
+    ds = sweep(tiny("simulation.draws=2"), {"unlocks.coins_probability": [0.05, 0.4]})
+    assert ds.roas.dims == ("unlocks.coins_probability", "draw", "age")
+    for name in ("roas_paid", "payback_day", "cpa", "net_profit", "spend", "activations"):
+        assert name in ds
+    final = ds.roas.isel(age=-1).mean("draw").values
+    assert final[1] > final[0]
+
+
+def test_bit_identical_across_thread_counts(tmp_path):
+    """Three chunks per paid cohort, so threads share the work."""
+    path = tmp_path / "tiny.toml"
+    path.write_text(render(TINY))
+    outs = []
+    for threads in (1, 2):
+        out = tmp_path / f"t{threads}.nc"
+        subprocess.run([sys.executable, "-m", "simcore", "run", str(path), "--draws", "2",
+                        "--set", "campaign.daily_budget_usd=12000", "-o", str(out)],
+                       check=True, capture_output=True, timeout=600,
+                       env={**os.environ, "NUMBA_NUM_THREADS": str(threads)})
+        outs.append(out)
+    from simcore.dataset import open_dataset
+
+    one, two = (open_dataset(o) for o in outs)
+    assert one.activations.sel(cohort=0).min() > 2 * 16_384
+    for name in one.data_vars:
+        np.testing.assert_array_equal(one[name].values, two[name].values, err_msg=name)
