@@ -42,6 +42,7 @@ def _add_run_args(p: argparse.ArgumentParser, per: str) -> None:
 
 
 PLOT_KINDS = ("fan", "payback", "hist", "tornado", "ltv")   # simcore.plots.KINDS (tested)
+DRAMA_PLOT_KINDS = ("funnel", "sources", "pnl")   # simcore.plots.DRAMA_KINDS (tested)
 
 
 def _add_day_target_args(p: argparse.ArgumentParser) -> None:
@@ -80,9 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "fan (ROAS quantile bands by age), payback (share of draws paid back "
                        "by age), hist (ROAS at --day across draws), tornado (rank correlation "
                        "of each uncertain parameter with ROAS at --day), ltv (LTV per "
-                       "activation by age).")
+                       "activation by age); for a drama also funnel (share of starters "
+                       "watching each episode), sources (revenue by source) and pnl (series "
+                       "P&L incl. production).")
     p.add_argument("dataset", type=Path, help="a .nc file written by simcore run")
-    p.add_argument("--kind", required=True, choices=PLOT_KINDS, help="which figure")
+    p.add_argument("--kind", required=True, choices=PLOT_KINDS + DRAMA_PLOT_KINDS,
+                   help="which figure")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="image file to write: *.png or *.svg")
     _add_day_target_args(p)
@@ -211,6 +215,12 @@ def _cmd_validate(args) -> int:
     from simcore.validate_report import format_resolved
 
     loaded = load_scenario(args.scenario, args.overrides)
+    if loaded.scenario.title.kind == "drama":
+        from simcore.drama.plan import compile_loaded_drama
+        from simcore.drama.validate import format_resolved_drama
+
+        print(format_resolved_drama(loaded, compile_loaded_drama(loaded)))
+        return 0
     print(format_resolved(loaded, compile_loaded(loaded)))
     return 0
 

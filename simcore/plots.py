@@ -223,12 +223,19 @@ def ltv(ds, ax=None) -> Figure:
 
 
 KINDS = {"fan": fan, "payback": payback, "hist": histogram, "tornado": tornado, "ltv": ltv}
+DRAMA_KINDS = ("funnel", "sources", "pnl")   # simcore.drama.plots.KINDS: drama runs only
 
 
 def plot(ds, kind: str, day: int = 7, target: float = 1.0) -> Figure:
-    """The figure ``kind`` (a key of ``KINDS``), given the day and target it uses."""
+    """The figure ``kind`` (a key of ``KINDS``, or of ``DRAMA_KINDS`` for a drama run),
+    given the day and target it uses."""
+    if kind in DRAMA_KINDS:
+        from simcore.drama import plots as drama_plots
+
+        return drama_plots.KINDS[kind](ds)
     if kind not in KINDS:
-        raise ScenarioError("--kind", f"= {kind!r}: use one of {', '.join(KINDS)}")
+        raise ScenarioError("--kind", f"= {kind!r}: use one of "
+                            f"{', '.join((*KINDS, *DRAMA_KINDS))}")
     if kind == "fan":
         return fan(ds, target=target)
     if kind == "payback":

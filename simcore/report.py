@@ -207,6 +207,14 @@ def _assumptions(ds) -> str:
                   caption="Uncertain assumptions (sampled once per draw)")
 
 
+def _drama(ds, s: Summary) -> str:
+    if s.drama is None:
+        return ""
+    from simcore.drama.report import drama_section
+
+    return drama_section(ds, s.drama, s.horizon)
+
+
 # --- public ------------------------------------------------------------------------------------
 
 def build_report(ds, day: int | None = None, target: float = 1.0) -> str:
@@ -232,6 +240,7 @@ def build_report(ds, day: int | None = None, target: float = 1.0) -> str:
         _facts(ds, s),
         "<h2>Summary</h2>",
         _summary_tables(ds, s),
+        _drama(ds, s),
         "<h2>Figures</h2>",
         _figures(ds, day, target),
         "<h2>Uncertain assumptions</h2>",

@@ -41,6 +41,8 @@ class Summary:
     markets: list[tuple[str, float, float, float, float]] = ()  # multi-market runs: (region,
                                               #   spend share, CPA p50 [USD], ROAS(day) p50,
                                               #   P(ROAS(day) >= target)) per market
+    drama: object | None = None               # simcore.drama.summary.DramaSummary of a
+                                              #   drama run (funnel, sources, series P&L)
 
 
 def _stats(values: np.ndarray) -> dict[str, float]:
@@ -82,7 +84,13 @@ def summarize(ds: xr.Dataset, day: int | None = None, target: float = 1.0) -> Su
         break_even_cpa={p: analysis.break_even_cpa(ds, day, target, p)
                         for p in BREAK_EVEN_PROBABILITIES},
         profit=analysis.profit_risk(ds, PROFIT_ALPHA), drivers=_drivers(ds, day), day=day,
-        target=float(target), markets=_markets(ds, day, target))
+        target=float(target), markets=_markets(ds, day, target), drama=_drama(ds))
+
+
+def _drama(ds: xr.Dataset):
+    from simcore.drama.summary import is_drama, summarize_drama
+
+    return summarize_drama(ds) if is_drama(ds) else None
 
 
 def _markets(ds: xr.Dataset, day: int, target: float) -> list:
@@ -125,8 +133,17 @@ def format_summary(s: Summary) -> str:
         "",
         *_driver_lines(s),
         *_market_lines(s),
+        *_drama_lines(s),
     ]
     return "\n".join(lines)
+
+
+def _drama_lines(s: Summary) -> list[str]:
+    if s.drama is None:
+        return []
+    from simcore.drama.summary import format_drama
+
+    return format_drama(s.drama, s.horizon)
 
 
 def _market_lines(s: Summary) -> list[str]:

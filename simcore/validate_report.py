@@ -10,6 +10,22 @@ from simcore.scenario import LoadedScenario
 
 
 def format_resolved(loaded: LoadedScenario, plan: Plan) -> str:
+    lines = scenario_lines(loaded)
+    r = plan.retention
+    lines += ["", "[resolved.retention]",
+              f"  model = {r.model!r}  alpha = {r.alpha:.6g}  beta = {r.beta:.6g}  c = {r.c:.6g}"]
+    if r.targets:
+        lines.append(f"  fitted to targets: RMSE {r.rmse_pp:.3f} percentage points, largest "
+                     f"relative error {r.max_rel_error:.2%}")
+        for age, want, got in zip(r.target_ages, r.targets, r.fitted):
+            lines.append(f"    d{age:<3} target {want:8.4f}  fitted {got:8.4f}")
+    lines += acquisition_lines(plan.acquisition)
+    lines += _share_and_iap_lines(plan)
+    return "\n".join(lines)
+
+
+def scenario_lines(loaded: LoadedScenario) -> list[str]:
+    """The head line, every value in use with its unit, and the uncertain fields."""
     s = loaded.scenario
     lines = [f"# {loaded.source}: valid (scenario hash {loaded.hash[:12]})"]
     for name in type(s).model_fields:
@@ -25,22 +41,21 @@ def format_resolved(loaded: LoadedScenario, plan: Plan) -> str:
                     continue
                 unit = (info.json_schema_extra or {}).get("unit", "")
                 lines.append(f"  {key} = {value!r}" + (f"    # {unit}" if unit else ""))
-    lines += _uncertainty_lines(loaded)
-    r = plan.retention
-    lines += ["", "[resolved.retention]",
-              f"  model = {r.model!r}  alpha = {r.alpha:.6g}  beta = {r.beta:.6g}  c = {r.c:.6g}"]
-    if r.targets:
-        lines.append(f"  fitted to targets: RMSE {r.rmse_pp:.3f} percentage points, largest "
-                     f"relative error {r.max_rel_error:.2%}")
-        for age, want, got in zip(r.target_ages, r.targets, r.fitted):
-            lines.append(f"    d{age:<3} target {want:8.4f}  fitted {got:8.4f}")
-    a = plan.acquisition
+    return lines + _uncertainty_lines(loaded)
+
+
+def acquisition_lines(a) -> list[str]:
+    """The campaign as bought: spend, unit cost and expected activations per day."""
     cost = "CPA" if a.bidding == "target_cpa" else "CPM"
-    lines += ["", "[resolved.acquisition]",
-              f"  spend: {a.budgets_usd.sum():,.0f} USD over {a.days} days "
-              f"({_range(a.budgets_usd, ',.0f')} USD/day)",
-              f"  unit cost at these budgets: {cost} {_range(a.unit_costs_usd, '.4g')} USD",
-              f"  expected activations per day: {_range(expected_activations(a), ',.0f')}"]
+    return ["", "[resolved.acquisition]",
+            f"  spend: {a.budgets_usd.sum():,.0f} USD over {a.days} days "
+            f"({_range(a.budgets_usd, ',.0f')} USD/day)",
+            f"  unit cost at these budgets: {cost} {_range(a.unit_costs_usd, '.4g')} USD",
+            f"  expected activations per day: {_range(expected_activations(a), ',.0f')}"]
+
+
+def _share_and_iap_lines(plan: Plan) -> list[str]:
+    lines = []
     if plan.fission is not None:
         f = plan.fission
         lines += ["", "[resolved.share]",
@@ -58,7 +73,7 @@ def format_resolved(loaded: LoadedScenario, plan: Plan) -> str:
                   f"  payer share D7 {i.payer_share_d7:.4f}  D30 {i.payer_share_d30:.4f}",
                   f"  mean purchase {i.mean_transaction_usd:.2f} USD  "
                   f"ARPPU D30 {i.arppu_d30_usd:.2f} USD (gross)"]
-    return "\n".join(lines)
+    return lines
 
 
 def _uncertainty_lines(loaded: LoadedScenario) -> list[str]:
