@@ -42,14 +42,27 @@ def render(sections: dict[str, dict[str, str]]) -> str:
     return "\n".join(out)
 
 
-def tiny(*overrides: str, drop: tuple[str, ...] = ()):
-    """The tiny drama scenario, loaded, without the ``drop`` keys (dotted) and with
-    ``dotted.key=value`` overrides."""
+def scenario_text(put: dict[str, str] | None = None, drop: tuple[str, ...] = (),
+                  add: dict[str, dict[str, str]] | None = None) -> str:
+    """TOML of the tiny scenario without the ``drop`` keys or sections, with ``put``
+    (dotted key -> TOML literal) and the ``add`` sections."""
     sections = {name: dict(keys) for name, keys in TINY.items()}
     for key in drop:
+        section, _, name = key.partition(".")
+        if name:
+            del sections[section][name]
+        else:
+            del sections[section]
+    for key, value in (put or {}).items():
         section, name = key.split(".")
-        del sections[section][name]
-    return scenario_from_text(render(sections), "tiny_drama.toml", tuple(overrides))
+        sections.setdefault(section, {})[name] = value
+    return render({**sections, **(add or {})})
+
+
+def tiny(*overrides: str, drop: tuple[str, ...] = ()):
+    """The tiny drama scenario, loaded, without the ``drop`` keys (dotted) or sections and
+    with ``dotted.key=value`` overrides."""
+    return scenario_from_text(scenario_text(drop=drop), "tiny_drama.toml", tuple(overrides))
 
 
 def tiny_plan(*overrides: str, drop: tuple[str, ...] = ()):

@@ -190,3 +190,29 @@ def test_bit_identical_across_thread_counts(tmp_path):
     assert one.activations.sel(cohort=0).min() > 2 * 16_384
     for name in one.data_vars:
         np.testing.assert_array_equal(one[name].values, two[name].values, err_msg=name)
+
+
+@pytest.mark.parametrize("sets, drop, key, text", [
+    (("series.cliffhanger_episodes=[4, 30]",), (), "series.cliffhanger_episodes",
+     "episode 30"),
+    (("series.episodes_per_dy=5.0",), (), "series.episodes_per_dy",
+     "did you mean 'series.episodes_per_day'"),
+    ((), ("unlocks",), "unlocks", "missing section"),
+    (("unlocks.later_price_from_episode=40",), (), "unlocks.later_price_from_episode",
+     "beyond the last episode"),
+    (("organic.games_center_scale=10.0",), (), "organic.games_center_scale", "for games"),
+    (("title.monetization=\"iaa\"",), (), "title.monetization", "for games"),
+    (("unlocks.pack_prices_usd=[4.99, 9.99]",), (), "unlocks.pack_prices_usd",
+     "one per unlocks.pack_coins"),
+    (("unlocks.weekly_pass_share=0.5",), ("unlocks.monthly_pass_usd",),
+     "unlocks.monthly_pass_usd", "missing"),
+    (('series.episodes={ dist = "choice", values = [30, 40] }',), (), "series.episodes",
+     "cannot be uncertain"),
+])
+def test_bad_drama_values_name_their_key(sets, drop, key, text):
+    from simcore.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as info:
+        tiny(*sets, drop=drop)
+    message = str(info.value)
+    assert "\n" not in message and f"{key}: " in message and text in message, message
