@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from simcore.errors import ScenarioError
+from simcore.scenario.drama import DRAMA_ONLY
 from simcore.scenario.schema import RUN_SHAPE_KEYS, RUN_SHAPE_SECTIONS, Scenario
 from simcore.scenario.uncertainty import (Uncertainty, check_matrix, parse_correlations,
                                           parse_distribution, range_text)
@@ -48,6 +49,10 @@ class LoadedScenario:
     def resolved_json(self) -> str:
         """Canonical JSON of the validated scenario (overrides applied) and its uncertainty."""
         doc = self.scenario.model_dump(mode="json")
+        if doc["title"]["kind"] == "game":   # a game hashes as it did before dramas existed
+            del doc["title"]["kind"]
+            for name in DRAMA_ONLY:
+                del doc[name]
         if self.uncertainty.parameters:
             doc["uncertainty"] = self.uncertainty.to_json()
         return json.dumps(doc, sort_keys=True)
