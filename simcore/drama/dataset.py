@@ -31,26 +31,30 @@ def first_age_at_least(values: np.ndarray, ages: np.ndarray, level: float = 0.0)
     return np.where(reached.any(axis=1), ages[reached.argmax(axis=1)].astype(float), np.nan)
 
 
-def build_drama_dataset(sums: np.ndarray, spend: np.ndarray, viewers: np.ndarray,
-                        reach: np.ndarray, money: np.ndarray, loaded,
+def revenue_rows(sums: np.ndarray, money: np.ndarray) -> np.ndarray:
+    """Net revenue [USD] by source (coins, passes, ad unlocks, ad share) from kernel sums
+    [..., N_ROWS, age] and one draw's money: an array [..., 4, age]."""
+    tt = money[TT_FACTOR]
+    return np.stack([
+        (sums[..., D.PACKS_USD, :] + sums[..., D.PACKS_USD_TT, :] * tt) * money[NET],
+        (sums[..., D.PASSES_USD, :] + sums[..., D.PASSES_USD_TT, :] * tt) * money[NET],
+        sums[..., D.UNLOCK_AD, :] * money[AD_UNLOCK],
+        sums[..., D.FREE_VIEWS, :] * money[AD_SHARE]], axis=-2)
+
+
+def build_drama_dataset(total: np.ndarray, revenue_channel: np.ndarray, spend: np.ndarray,
+                        viewers: np.ndarray, reach: np.ndarray, money: np.ndarray, loaded,
                         values: dict | None = None) -> xr.Dataset:
-    """Assemble kernel sums [draw, channel, cohort, row, age], spend and viewers [draw,
-    channel, cohort], episode reach [draw, episode] and each draw's money [draw, 6]."""
-    m = money[:, :, None, None]                   # broadcast over channel, cohort, age
-    row = lambda r: sums[:, :, :, r]              # noqa: E731  [draw, channel, cohort, age]
-    coins = (row(D.PACKS_USD) + row(D.PACKS_USD_TT) * m[:, TT_FACTOR, None]) * m[:, NET, None]
-    passes = (row(D.PASSES_USD) + row(D.PASSES_USD_TT) * m[:, TT_FACTOR, None]) \
-        * m[:, NET, None]
-    ad_unlocks = row(D.UNLOCK_AD) * m[:, AD_UNLOCK, None]
-    ad_share = row(D.FREE_VIEWS) * m[:, AD_SHARE, None]
-    iap, iaa = coins + passes, ad_unlocks + ad_share
-    total = sums.sum(axis=1)                      # [draw, cohort, row, age]
+    """Assemble kernel sums of all channels [draw, cohort, row, age], viewers' net revenue
+    by channel [draw, channel, age], spend and viewers [draw, channel, cohort], episode reach
+    [draw, episode] and each draw's money [draw, 6]."""
     n_draws, n_cohorts, _, n_ages = total.shape
-    licence = np.zeros((n_draws, n_ages))
-    licence[:, 0] = money[:, LICENCE]
-    by_source = np.stack([coins.sum(axis=(1, 2)), passes.sum(axis=(1, 2)),
-                          ad_unlocks.sum(axis=(1, 2)), ad_share.sum(axis=(1, 2)), licence],
-                         axis=1)
+    by_cohort = np.stack([revenue_rows(total[d], money[d]) for d in range(n_draws)])
+    coins, passes, ad_unlocks, ad_share = (by_cohort[:, :, i] for i in range(4))
+    iap, iaa = coins + passes, ad_unlocks + ad_share
+    licence = np.zeros((n_draws, 1, n_ages))
+    licence[:, 0, 0] = money[:, LICENCE]
+    by_source = np.concatenate([by_cohort.sum(axis=1), licence], axis=1)
     everywhere = total.sum(axis=1)                # [draw, row, age]
     dca = ("draw", "cohort", "age")
 
@@ -69,7 +73,7 @@ def build_drama_dataset(sums: np.ndarray, spend: np.ndarray, viewers: np.ndarray
                                "viewers starting episode 1 in the cohort, all channels"),
             "activations_by_channel": var(("draw", "channel", "cohort"), viewers, "users",
                                           "viewers starting episode 1 by channel"),
-            "revenue_by_channel": var(("draw", "channel", "age"), (iap + iaa).sum(axis=2),
+            "revenue_by_channel": var(("draw", "channel", "age"), revenue_channel,
                                       "USD", "viewers' net revenue at age, by the channel "
                                       "that brought them"),
             "active_users": var(dca, total[:, :, D.VIEWERS], "users",
@@ -83,10 +87,10 @@ def build_drama_dataset(sums: np.ndarray, spend: np.ndarray, viewers: np.ndarray
             "purchases": var(dca, total[:, :, D.PACKS] + total[:, :, D.PASSES_WEEKLY]
                              + total[:, :, D.PASSES_MONTHLY], "purchases",
                              "coin packs and passes bought at age"),
-            "revenue_iaa": var(dca, iaa.sum(axis=1), "USD", "ad revenue at age, net to the "
+            "revenue_iaa": var(dca, iaa, "USD", "ad revenue at age, net to the "
                                "producer: rewarded-ad unlocks and the ad share on free "
                                "episodes"),
-            "revenue_iap": var(dca, iap.sum(axis=1), "USD", "coin and pass revenue at age, "
+            "revenue_iap": var(dca, iap, "USD", "coin and pass revenue at age, "
                                "net to the producer (after discount, tax, platform fee and "
                                "refunds)"),
             "payers": var(dca, total[:, :, D.NEW_PAYERS], "users",

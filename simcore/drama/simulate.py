@@ -104,19 +104,23 @@ def simulate_drama_plans(loaded: LoadedScenario, plans: list[DramaPlan], values:
                          streams: np.ndarray | None = None):
     """The dataset of ``plans`` (one per draw); draw i uses the streams of draw
     ``streams[i]`` (default i)."""
-    from simcore.drama.dataset import build_drama_dataset
+    from simcore.drama.dataset import build_drama_dataset, revenue_rows
 
     base = plans[0]
-    n, c = len(plans), base.n_cohorts
+    n, c, ages = len(plans), base.n_cohorts, base.horizon + 1
     spend = np.zeros((n, len(CHANNELS), c))
     viewers = np.zeros((n, len(CHANNELS), c), dtype=np.int64)
-    sums = np.zeros((n, len(CHANNELS), c, D.N_ROWS, base.horizon + 1))
+    total = np.zeros((n, c, D.N_ROWS, ages))          # all channels: memory ~ draws x cohorts
+    revenue_channel = np.zeros((n, len(CHANNELS), ages))
     reach = np.zeros((n, base.episodes))
     money = np.zeros((n, 6))
     for d, plan in enumerate(plans):
         stream = d if streams is None else int(streams[d])
-        spend[d], viewers[d], sums[d], reach[d] = simulate_series(plan, stream, point)
+        spend[d], viewers[d], sums, reach[d] = simulate_series(plan, stream, point)
         money[d] = plan.money.as_array()
+        total[d] = sums.sum(axis=0)
+        revenue_channel[d] = revenue_rows(sums.sum(axis=1), money[d]).sum(axis=-2)
         if progress is not None:
             progress(1)
-    return build_drama_dataset(sums, spend, viewers, reach, money, loaded, values)
+    return build_drama_dataset(total, revenue_channel, spend, viewers, reach, money, loaded,
+                               values)
