@@ -172,9 +172,8 @@ def compile_acquisition(c: Campaign) -> Acquisition:
 def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Plan:
     """Map a validated scenario to a ``Plan`` (``retention_start``: see ``fit_retention``)."""
     if s.title.kind != "game":
-        raise ScenarioError("title.kind", f"= '{s.title.kind}': this command does not "
-                            "support dramas yet (run, validate, sweep, scale, summary, plot "
-                            "and report do)")
+        raise ScenarioError("title.kind", f"= '{s.title.kind}': a drama compiles with "
+                            "simcore.drama.plan.compile_drama")
     ret = resolve_retention(s.retention, retention_start)
     prm = np.zeros(K.N_PARAMS)
     prm[K.RET_ALPHA], prm[K.RET_BETA], prm[K.RET_C] = ret.alpha, ret.beta, ret.c

@@ -55,13 +55,20 @@ def simulator(loaded, target: str, ages: Sequence[int] = ()) -> Callable[[np.nda
     from simcore.simulate import simulate_plans
 
     keys = loaded.uncertainty.keys
-    central = compile_loaded(loaded).retention
     horizon = loaded.scenario.simulation.horizon_days
+    if loaded.scenario.title.kind == "drama":
+        from simcore.drama.plan import compile_loaded_drama as compile_one
+        from simcore.drama.simulate import simulate_drama_plans as simulate_plans
+    else:
+        central = compile_loaded(loaded).retention
+
+        def compile_one(loaded, s):
+            return compile_loaded(loaded, s, central)
 
     def f(x: np.ndarray) -> np.ndarray:
         x = np.atleast_2d(x)
         scenarios = [loaded.scenario_for(dict(zip(keys, row))) for row in x]
-        plans = [compile_loaded(loaded, s, central) for s in scenarios]
+        plans = [compile_one(loaded, s) for s in scenarios]
         values = {k: x[:, j] for j, k in enumerate(keys)}
         ds = simulate_plans(loaded, plans, values, streams=np.zeros(len(plans), dtype=int))
         if target == "roas":

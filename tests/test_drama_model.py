@@ -216,3 +216,16 @@ def test_bad_drama_values_name_their_key(sets, drop, key, text):
         tiny(*sets, drop=drop)
     message = str(info.value)
     assert "\n" not in message and f"{key}: " in message and text in message, message
+
+
+def test_sensitivity_of_a_drama():
+    """OAT swings over a drama's uncertain parameters, on common random numbers: more
+    viewers paying at the paywall raises ROAS, a dearer viewer lowers it."""
+    from simcore.sensitivity import sensitivity
+
+    loaded = tiny('unlocks.coins_probability={ dist = "uniform", low = 0.1, high = 0.3 }',
+                  'campaign.target_cpa_usd={ dist = "uniform", low = 0.2, high = 0.4 }')
+    ds = sensitivity(loaded, "oat", "roas:7")
+    swing = ds.swing.sel(output="roas_d7")
+    assert float(swing.sel(parameter="unlocks.coins_probability")) > 0
+    assert float(swing.sel(parameter="campaign.target_cpa_usd")) < 0
