@@ -1,12 +1,13 @@
-"""Sweep throughput by executor: this process (Numba threads over all cores), a Dask
-LocalCluster of 1 worker and one of 2 workers; the parallel efficiency of 2 workers over 1.
+"""Sweep throughput by executor: this process (Numba threads over all cores) and Dask
+LocalClusters of 1 and 2 single-threaded workers (the scaling of the executor: parallel
+efficiency of 2 workers over 1) and of 2 workers with the automatic threads (cores / workers).
 
 Run: python benchmarks/bench_sweep.py [DRAWS] [BLOCK_DRAWS]
 
 Reborn Emperor (US) at its medians, 14 campaign days, 180-day horizon, a 2 x 2 grid of daily
 budget and rewarded eCPM. Each cluster is started and warmed (workers import simcore and
 load the compiled kernels) before the clock starts; every executor must give the identical
-dataset. Efficiency = (time on 1 worker / time on 2 workers) / 2.
+dataset. Efficiency = (time on 1 worker / time on 2 workers) / 2, both 1 thread per worker.
 """
 
 import os
@@ -22,8 +23,9 @@ from simcore.sweeps import Sweep
 GRID = {"campaign.daily_budget_usd": [5000.0, 10000.0], "ads.ecpm_rewarded_usd": [10.0, 16.0]}
 
 
-def timed(plan: Sweep, cluster: str | None) -> tuple[float, xr.Dataset]:
-    with open_executor(cluster) as executor:
+def timed(plan: Sweep, cluster: str | None, threads: int | None = None,
+          ) -> tuple[float, xr.Dataset]:
+    with open_executor(cluster, worker_threads=threads) as executor:
         warm = Sweep(plan.loaded.with_overrides("simulation.draws=1", "campaign.days=1"),
                      {"campaign.daily_budget_usd": [100.0, 200.0, 300.0, 400.0]})
         warm.run(executor)                             # imports and compiled kernels loaded
@@ -39,9 +41,11 @@ def main():
                                                          "campaign.days=14"]).fixed()
     plan = Sweep(loaded, GRID, block_draws=block)
     rows = {}
-    for name, cluster in (("this process", None), ("LocalCluster 1 worker", "local:1"),
-                          ("LocalCluster 2 workers", "local:2")):
-        rows[name] = timed(plan, cluster)
+    for name, cluster, threads in (("this process", None, None),
+                                   ("1 worker x 1 thread", "local:1", 1),
+                                   ("2 workers x 1 thread", "local:2", 1),
+                                   ("2 workers, auto threads", "local:2", None)):
+        rows[name] = timed(plan, cluster, threads)
     reference = rows["this process"][1]
     users = float(reference.activations.sum())
     print(f"{len(plan.tasks)} tasks ({len(plan.variants)} points x {draws} draws, "
@@ -50,10 +54,10 @@ def main():
     for name, (sec, ds) in rows.items():
         xr.testing.assert_identical(ds.compute(), reference)
         print(f"{name:<26}{sec:>9.2f}{len(plan.tasks) / sec:>9.2f}{users / sec / 1e6:>9.2f}M")
-    one, two = rows["LocalCluster 1 worker"][0], rows["LocalCluster 2 workers"][0]
+    one, two = rows["1 worker x 1 thread"][0], rows["2 workers x 1 thread"][0]
     print(f"speed-up 2 workers / 1 worker: {one / two:.2f}x, parallel efficiency "
-          f"{one / two / 2:.0%}; LocalCluster 2 workers / this process: "
-          f"{rows['this process'][0] / two:.2f}x")
+          f"{one / two / 2:.0%}; 2 workers (auto threads) / this process: "
+          f"{rows['this process'][0] / rows['2 workers, auto threads'][0]:.2f}x")
     print("datasets identical across executors: yes")
 
 

@@ -48,6 +48,9 @@ def _add_executor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="run the tasks on a running Dask cluster (dask scheduler/worker, "
                         "dask-jobqueue); workers need simcore installed")
+    p.add_argument("--worker-threads", type=int, metavar="N",
+                   help="Numba threads per Dask worker (default: its machine's cores / the "
+                        "workers on it)")
 
 
 PLOT_KINDS = ("fan", "payback", "hist", "tornado", "ltv")   # simcore.plots.KINDS (tested)
@@ -357,7 +360,7 @@ def _cmd_sweep(args) -> int:
         saved[0] += n
         bar.update(n)
 
-    with open_executor(args.cluster, args.scheduler) as executor, \
+    with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
             _progress(args, len(plan.tasks), "tasks", saved[0]) as bar:
         try:
             ds = plan.run(executor, sink, step)
@@ -404,7 +407,7 @@ def _cmd_sensitivity(args) -> int:
 
     loaded = load_scenario(args.scenario, args.overrides)
     runs = model_runs(args.method, args.n, len(loaded.uncertainty.parameters))
-    with open_executor(args.cluster, args.scheduler) as executor, \
+    with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
             _progress(args, runs, "runs") as bar:
         ds = sensitivity(loaded, args.method, args.target, args.n, executor=executor,
                          progress=bar.update)

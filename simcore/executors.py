@@ -66,20 +66,23 @@ def _run_on_worker(fn: Callable, threads_by_host: dict[str, int], task: Task):
 class DaskExecutor:
     """Run tasks on a Dask ``distributed`` cluster (see the module docstring)."""
 
-    def __init__(self, client, cluster=None, description: str = "a Dask cluster"):
+    def __init__(self, client, cluster=None, description: str = "a Dask cluster",
+                 threads: int | None = None):
         self.client, self.cluster, self.description = client, cluster, description
+        self.threads = threads          # Numba threads per task; None: cores / workers
 
     @property
     def workers(self) -> int:
         return len(self.client.scheduler_info(n_workers=-1)["workers"])
 
     def threads_by_host(self) -> dict[str, int]:
-        """Numba threads per task on each host: its cores / the workers running there."""
+        """Numba threads per task on each host: its cores / the workers running there (or
+        the ``threads`` asked for)."""
         cores = self.client.run(os.cpu_count)       # {worker address: cores of its host}
         hosts: dict[str, list[int]] = {}
         for address, n in cores.items():
             hosts.setdefault(urlparse(address).hostname, []).append(n or 1)
-        return {host: max(1, max(n) // len(n)) for host, n in hosts.items()}
+        return {host: self.threads or max(1, max(n) // len(n)) for host, n in hosts.items()}
 
     def map(self, fn: Callable, tasks: Iterable[Task]) -> Iterator[tuple[Task, object]]:
         """``(task, fn(*task))`` for each task, in the order they finish."""
@@ -123,12 +126,19 @@ def _quiet_dask() -> None:
 
 
 @contextlib.contextmanager
-def open_executor(cluster: str | None = None, scheduler: str | None = None):
+def open_executor(cluster: str | None = None, scheduler: str | None = None,
+                  worker_threads: int | None = None):
     """The executor the options ask for: ``cluster="local:N"`` starts a LocalCluster of N
     worker processes (closed on exit), ``scheduler="tcp://HOST:PORT"`` connects to a running
-    one, neither runs here. Yields the executor."""
+    one, neither runs here. ``worker_threads``: Numba threads per worker (default: the
+    host's cores / its workers). Yields the executor."""
     if cluster is not None and scheduler is not None:
         raise ScenarioError("--cluster", "give --cluster or --scheduler, not both")
+    if worker_threads is not None and (cluster is None and scheduler is None):
+        raise ScenarioError("--worker-threads", "only with --cluster or --scheduler (here "
+                            "the kernel uses every core; NUMBA_NUM_THREADS limits it)")
+    if worker_threads is not None and not 1 <= worker_threads <= 1024:
+        raise ScenarioError("--worker-threads", f"= {worker_threads}: give 1 .. 1024")
     if cluster is None and scheduler is None:
         yield LocalExecutor()
         return
@@ -144,14 +154,15 @@ def open_executor(cluster: str | None = None, scheduler: str | None = None):
     if n is not None:
         local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                              dashboard_address=None, silence_logs=logging.ERROR)
-        executor = DaskExecutor(Client(local), local, f"a local cluster of {n} workers")
+        executor = DaskExecutor(Client(local), local, f"a local cluster of {n} workers",
+                                worker_threads)
     else:
         try:
             client = Client(scheduler, timeout="15s")
         except (OSError, TimeoutError) as exc:
             raise ScenarioError("--scheduler", f"= {scheduler!r}: cannot reach the scheduler "
                                 f"({type(exc).__name__}: {exc})".splitlines()[0]) from None
-        executor = DaskExecutor(client, None, f"the cluster at {scheduler}")
+        executor = DaskExecutor(client, None, f"the cluster at {scheduler}", worker_threads)
         try:
             client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
         except TimeoutError:

@@ -83,6 +83,10 @@ def test_local_cluster_gives_the_identical_dataset(loaded, reference, workers):
         assert executor.threads_by_host() == {"127.0.0.1": max(1, os.cpu_count() // workers)}
         ds = sweep(loaded, GRID, executor=executor, block_draws=1)
     xr.testing.assert_identical(ds, reference)
+    with open_executor(cluster=f"local:{workers}", worker_threads=1) as executor:
+        assert executor.threads_by_host() == {"127.0.0.1": 1}
+        ds = sweep(loaded, GRID, executor=executor, block_draws=3)
+    xr.testing.assert_identical(ds, reference)
 
 
 def test_scheduler_with_two_workers_survives_a_killed_worker(loaded, reference, dask_cluster):
@@ -139,6 +143,8 @@ def test_cli_executor_errors_are_one_line(tmp_path):
         (["--scheduler", f"tcp://127.0.0.1:{port}", "--set", "simulation.horizon_days=7",
           "--set", "campaign.days=1"], "cannot reach the scheduler"),
         (["--block-draws", "3"], "--block-draws"),
+        (["--worker-threads", "2"], "only with --cluster or --scheduler"),
+        (["--cluster", "local:1", "--worker-threads", "0"], "give 1 .. 1024"),
     ]
     for extra, message in cases:
         result = subprocess.run(base + extra, cwd=tmp_path, capture_output=True, text=True,
