@@ -5,6 +5,7 @@ Public API::
     loaded = simcore.load_scenario("scenarios/reborn_emperor_us.toml", ["campaign.days=7"])
     ds = simcore.run(loaded)            # xarray.Dataset of ROAS distributions
     print(simcore.format_summary(simcore.summarize(ds)))
+    grid = simcore.sweep(loaded, {"campaign.daily_budget_usd": [1000, 5000, 10000]})
 """
 
 __version__ = "0.1.0"
@@ -14,6 +15,7 @@ _LAZY = {
     "ScenarioError": "simcore.errors",
     "load_scenario": "simcore.scenario",
     "run": "simcore.simulate",
+    "sweep": "simcore.sweeps",
     "summarize": "simcore.summary",
     "format_summary": "simcore.summary",
 }

@@ -41,6 +41,18 @@ def _add_run_args(p: argparse.ArgumentParser, per: str) -> None:
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
 
 
+def _add_executor_args(p: argparse.ArgumentParser) -> None:
+    """--cluster / --scheduler: where the tasks run (default: this process, all cores)."""
+    p.add_argument("--cluster", metavar="local:N",
+                   help="run the tasks on a Dask LocalCluster of N worker processes")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run the tasks on a running Dask cluster (dask scheduler/worker, "
+                        "dask-jobqueue); workers need simcore installed")
+    p.add_argument("--worker-threads", type=int, metavar="N",
+                   help="Numba threads per Dask worker (default: its machine's cores / the "
+                        "workers on it)")
+
+
 PLOT_KINDS = ("fan", "payback", "hist", "tornado", "ltv")   # simcore.plots.KINDS (tested)
 DRAMA_PLOT_KINDS = ("funnel", "sources", "pnl")   # simcore.plots.DRAMA_KINDS (tested)
 
@@ -128,7 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "e.g. --grid ads.ecpm_rewarded_usd=8:20:7 (repeatable)")
     p.add_argument("--day", type=int, default=None,
                    help="age in days for the printed ROAS (default: D7, or the horizon)")
-    p.add_argument("-o", "--output", type=Path, help="write the sweep dataset to this .nc file")
+    p.add_argument("-o", "--output", type=Path,
+                   help="write the sweep dataset: *.zarr is written task by task as the "
+                        "sweep runs (resumable), *.nc once at the end")
+    p.add_argument("--resume", action="store_true",
+                   help="finish the sweep in the -o *.zarr store, computing only what it lacks")
+    p.add_argument("--block-draws", type=int, default=None, metavar="N",
+                   help="draws per task (default: about 5M simulated users per task)")
+    _add_executor_args(p)
     _add_run_args(p, " per point")
 
     p = sub.add_parser("sensitivity", help="which uncertain assumption matters most",
@@ -142,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=64, help="Morris trajectories or Sobol base "
                    "samples (a power of 2); model runs: morris n*(d+1), sobol n*(d+2)")
     p.add_argument("-o", "--output", type=Path, help="write the indices to this .nc file")
+    _add_executor_args(p)
+    p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
 
     sub.add_parser("scenarios", help="list the packaged scenarios",
                    description="List the scenarios shipped with simcore (usable by name).")
@@ -179,11 +200,8 @@ def _cmd_run(args) -> int:
     if args.output is not None:
         check_output(args.output, (".nc",))
     _warn_explosive_sharing(loaded)
-    show = sys.stderr.isatty() and not args.no_progress
-    from tqdm import tqdm
     markets = max(1, len(loaded.scenario.markets))
-    with tqdm(total=markets * loaded.scenario.simulation.draws, desc="draws", unit="draw",
-              file=sys.stderr, disable=not show) as bar:
+    with _progress(args, markets * loaded.scenario.simulation.draws, "draws") as bar:
         ds = run(loaded, progress=bar.update)
     if args.output is not None:
         try:
@@ -292,12 +310,9 @@ def _cmd_scale(args) -> int:
     horizon = loaded.scenario.simulation.horizon_days
     age = check_age(min(30, horizon) if args.age is None else args.age, horizon, "--age",
                     "age")
-    show = sys.stderr.isatty() and not args.no_progress
-    from tqdm import tqdm
     markets = max(1, len(loaded.scenario.markets))
-    with tqdm(total=budgets.size * markets * loaded.scenario.simulation.draws,
-              desc="budgets x draws",
-              unit="draw", file=sys.stderr, disable=not show) as bar:
+    with _progress(args, budgets.size * markets * loaded.scenario.simulation.draws,
+                   "draws") as bar:
         ds = scale(loaded, budgets, age=age, probability=probability, target=target,
                    progress=bar.update)
     written, path = [], args.output
@@ -320,28 +335,55 @@ def _cmd_scale(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from simcore.sweep import parse_grid
+    from simcore.sweeps import parse_grid
 
     grid = dict(parse_grid(g) for g in args.grid)
     if len(grid) != len(args.grid):
         raise ScenarioError("--grid", "a key is given twice")
-    if args.output is not None:
-        check_output(args.output, (".nc",))
+    zarr_store = args.output is not None and args.output.suffix.lower() == ".zarr"
+    if args.resume and not zarr_store:
+        raise ScenarioError("--resume", "needs -o STORE.zarr, the store the sweep was written to")
+    if args.output is not None and not zarr_store:
+        check_output(args.output, (".nc", ".zarr"))
     from simcore.scenario import load_scenario
-    from simcore.sweep import format_sweep, sweep
+    from simcore.sweeps import Sweep, format_sweep
 
     loaded = load_scenario(args.scenario, _overrides(args))
     horizon = loaded.scenario.simulation.horizon_days
     day = min(DEFAULT_DAY, horizon) if args.day is None else check_age(args.day, horizon,
                                                                        "--day")
-    points = math.prod(len(v) for v in grid.values())
-    show = sys.stderr.isatty() and not args.no_progress
-    from tqdm import tqdm
-    markets = max(1, len(loaded.scenario.markets))
-    with tqdm(total=points * markets * loaded.scenario.simulation.draws,
-              desc="points x draws", unit="draw", file=sys.stderr, disable=not show) as bar:
-        ds = sweep(loaded, grid, progress=bar.update)
-    if args.output is not None:
+    plan = Sweep(loaded, grid, args.block_draws)
+    sink = None
+    if zarr_store:
+        from simcore.sweep_store import ZarrSink
+
+        sink = ZarrSink(plan, args.output, args.resume)
+        pending = sink.missing(plan.tasks)
+        if args.resume:
+            print(f"resuming {args.output}: {sink.already} of {len(plan.tasks)} tasks already "
+                  "computed", file=sys.stderr)
+    else:
+        pending = plan.tasks
+    from simcore.executors import open_executor
+
+    saved = [len(plan.tasks) - len(pending)]
+
+    def step(n: int) -> None:
+        saved[0] += n
+        bar.update(n)
+
+    with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
+            _progress(args, len(plan.tasks), "tasks", saved[0]) as bar:
+        try:
+            ds = plan.run(executor, sink, step)
+        except KeyboardInterrupt:
+            if zarr_store:
+                print(f"simcore: interrupted: {saved[0]} of {len(plan.tasks)} tasks are saved "
+                      f"in {args.output}; the same command with --resume finishes the sweep",
+                      file=sys.stderr)
+                return 130
+            raise
+    if args.output is not None and not zarr_store:
         from simcore.dataset import write_dataset
 
         try:
@@ -349,9 +391,21 @@ def _cmd_sweep(args) -> int:
         except OSError as exc:
             return _write_failed(args.output, exc)
     print(format_sweep(ds, day))
+    print(f"\ncomputed {len(pending)} of {len(plan.tasks)} tasks ({len(plan.variants)} points x "
+          f"{-(-plan.draws // plan.block_draws)} blocks of up to {plan.block_draws} draws) on "
+          f"{executor.description}")
     if args.output is not None:
-        print(f"\nsweep dataset written to {args.output}")
+        print(f"sweep dataset written to {args.output}")
     return 0
+
+
+def _progress(args, total: int, unit: str, initial: int = 0):
+    """A progress bar on stderr (a terminal only, unless --no-progress) with rate and ETA."""
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() and not args.no_progress
+    return tqdm(total=total, initial=initial, desc=args.command, unit=unit.rstrip("s"),
+                file=sys.stderr, disable=not show, smoothing=0.1)
 
 
 def _cmd_sensitivity(args) -> int:
@@ -359,11 +413,16 @@ def _cmd_sensitivity(args) -> int:
         check_output(args.output, (".nc",))
     if args.n < 2:
         raise ScenarioError("--n", f"= {args.n}: give at least 2")
+    from simcore.executors import open_executor
     from simcore.scenario import load_scenario
-    from simcore.sensitivity import format_sensitivity, sensitivity
+    from simcore.sensitivity import format_sensitivity, model_runs, sensitivity
 
-    ds = sensitivity(load_scenario(args.scenario, args.overrides), args.method, args.target,
-                     args.n)
+    loaded = load_scenario(args.scenario, args.overrides)
+    runs = model_runs(args.method, args.n, len(loaded.uncertainty.parameters))
+    with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
+            _progress(args, runs, "runs") as bar:
+        ds = sensitivity(loaded, args.method, args.target, args.n, executor=executor,
+                         progress=bar.update)
     if args.output is not None:
         from simcore.dataset import write_dataset
 

@@ -98,15 +98,15 @@ def market_scenarios(loaded: LoadedScenario) -> list[LoadedScenario]:
 
 
 def run_markets(loaded: LoadedScenario, progress: Callable[[int], None] | None = None,
-                point: int = 0) -> xr.Dataset:
+                point: int = 0, draws: np.ndarray | None = None) -> xr.Dataset:
     """Simulate every market and add them up: totals as in a single-market run, and
     ``spend_by_region``, ``activations_by_region``, ``revenue_by_region``, ``roas_by_region``
-    and ``cpa_by_region`` along ``region``."""
+    and ``cpa_by_region`` along ``region``. ``draws``: the draw numbers (default all)."""
     from simcore.simulate import run_market
 
     markets = market_scenarios(loaded)
     regions = [m.region for m in loaded.scenario.markets]
-    runs = [run_market(m, market=i, progress=progress, point=point)
+    runs = [run_market(m, market=i, progress=progress, point=point, draws=draws)
             for i, m in enumerate(markets)]
     stacked = xr.concat([r[list(ADDITIVE)] for r in runs],
                         dim=xr.DataArray(regions, dims="region", name="region"))
@@ -117,7 +117,8 @@ def run_markets(loaded: LoadedScenario, progress: Callable[[int], None] | None =
                                         {"long_name": "market region"}))
     total.attrs = {**runs[0].attrs, **scenario_attrs(loaded), "regions": ",".join(regions)}
     sim = loaded.scenario.simulation
-    values = loaded.uncertainty.sample(sim.seed, np.arange(sim.draws))
+    values = loaded.uncertainty.sample(sim.seed, np.arange(sim.draws) if draws is None
+                                       else draws)
     ds = add_outcomes(add_parameters(total, loaded, values))
     per_market = runs                              # each market on its own spend and users
     revenue = net_revenue(stacked)

@@ -45,37 +45,60 @@ def parse_target(text: str, horizon: int) -> tuple[str, tuple[int, ...]]:
                         "payback_day or profit")
 
 
-def simulator(loaded, target: str, ages: Sequence[int] = ()) -> Callable[[np.ndarray],
-                                                                          np.ndarray]:
-    """The model ``f(x[n, d]) -> y[n, k]``: x are values of the uncertain parameters (in
-    ``loaded.uncertainty.keys`` order), y the target (ROAS at each of ``ages``, the payback
-    day [days] (horizon + 1 when never), or net profit [USD])."""
+ROWS_PER_TASK = 16   # parameter sets per task when the evaluations run on an executor
+
+
+def evaluate(loaded, target: str, ages: Sequence[int], x: np.ndarray) -> np.ndarray:
+    """The target for each row of ``x[n, d]`` (values of the uncertain parameters, in
+    ``loaded.uncertainty.keys`` order): y[n, k], ROAS at each of ``ages``, the payback day
+    [days] (horizon + 1 when never), or net profit [USD]. Every row runs on draw 0's random
+    streams (common random numbers), so a row's result does not depend on the others."""
     from simcore.analysis import net_profit
     from simcore.plan import compile_loaded
     from simcore.simulate import simulate_plans
 
     keys = loaded.uncertainty.keys
-    horizon = loaded.scenario.simulation.horizon_days
+    x = np.atleast_2d(x)
+    scenarios = [loaded.scenario_for(dict(zip(keys, row))) for row in x]
     if loaded.scenario.title.kind == "drama":
-        from simcore.drama.plan import compile_loaded_drama as compile_one
+        from simcore.drama.plan import compile_loaded_drama
         from simcore.drama.simulate import simulate_drama_plans as simulate_plans
+
+        plans = [compile_loaded_drama(loaded, s) for s in scenarios]
     else:
         central = compile_loaded(loaded).retention
+        plans = [compile_loaded(loaded, s, central) for s in scenarios]
+    values = {k: x[:, j] for j, k in enumerate(keys)}
+    ds = simulate_plans(loaded, plans, values, streams=np.zeros(len(plans), dtype=int))
+    if target == "roas":
+        return ds.roas.sel(age=list(ages)).values
+    if target == "payback_day":
+        horizon = loaded.scenario.simulation.horizon_days
+        return np.nan_to_num(ds.payback_day.values, nan=horizon + 1.0)[:, None]
+    return net_profit(ds).values[:, None]
 
-        def compile_one(loaded, s):
-            return compile_loaded(loaded, s, central)
 
+def simulator(loaded, target: str, ages: Sequence[int] = (), executor=None,
+              progress: Callable[[int], None] | None = None,
+              ) -> Callable[[np.ndarray], np.ndarray]:
+    """The model ``f(x[n, d]) -> y[n, k]`` of ``evaluate``. With an ``executor`` (see
+    ``simcore.executors``) the rows run as tasks of ``ROWS_PER_TASK``; ``progress`` is called
+    with the number of rows after each task."""
     def f(x: np.ndarray) -> np.ndarray:
         x = np.atleast_2d(x)
-        scenarios = [loaded.scenario_for(dict(zip(keys, row))) for row in x]
-        plans = [compile_one(loaded, s) for s in scenarios]
-        values = {k: x[:, j] for j, k in enumerate(keys)}
-        ds = simulate_plans(loaded, plans, values, streams=np.zeros(len(plans), dtype=int))
-        if target == "roas":
-            return ds.roas.sel(age=list(ages)).values
-        if target == "payback_day":
-            return np.nan_to_num(ds.payback_day.values, nan=horizon + 1.0)[:, None]
-        return net_profit(ds).values[:, None]
+        if executor is None:
+            y = evaluate(loaded, target, ages, x)
+            if progress is not None:
+                progress(len(x))
+            return y
+        tasks = [(loaded, target, tuple(ages), x[i:i + ROWS_PER_TASK])
+                 for i in range(0, len(x), ROWS_PER_TASK)]
+        parts = {}                       # tasks finish in any order: keep each by its task
+        for task, y in executor.map(evaluate, tasks):
+            parts[id(task)] = y
+            if progress is not None:
+                progress(len(task[3]))
+        return np.concatenate([parts[id(t)] for t in tasks])
 
     return f
 
@@ -150,9 +173,20 @@ def sobol(f, dists, keys: Sequence[str], n: int, seed: int,
                              "confidence": confidence}).transpose("parameter", "output")
 
 
+def model_runs(method: str, n: int, parameters: int) -> int:
+    """How many times the simulator runs: OAT 2d + 1, Morris n(d + 1), Sobol n(d + 2)."""
+    return {"oat": 2 * parameters + 1, "morris": n * (parameters + 1),
+            "sobol": n * (parameters + 2)}[method]
+
+
 def sensitivity(loaded, method: str, target: str = "roas:7", n: int = 64,
-                seed: int | None = None) -> xr.Dataset:
-    """Sensitivity of ``target`` to the scenario's uncertain parameters by ``method``."""
+                seed: int | None = None, executor=None,
+                progress: Callable[[int], None] | None = None) -> xr.Dataset:
+    """Sensitivity of ``target`` to the scenario's uncertain parameters by ``method``.
+
+    ``executor`` (optional, see ``simcore.executors``) runs the model evaluations as tasks
+    (the indices do not depend on it); ``progress`` is called with the number of model runs
+    finished."""
     if method not in METHODS:
         raise ScenarioError("--method", f"= {method!r}: use one of {', '.join(METHODS)}")
     u = loaded.uncertainty
@@ -168,7 +202,7 @@ def sensitivity(loaded, method: str, target: str = "roas:7", n: int = 64,
     horizon = loaded.scenario.simulation.horizon_days
     name, ages = parse_target(target, horizon)
     seed = loaded.scenario.simulation.seed if seed is None else seed
-    f = simulator(loaded, name, ages)
+    f = simulator(loaded, name, ages, executor, progress)
     dists, keys = u.parameters, u.keys
     if method == "oat":
         ds = oat(f, dists, keys)

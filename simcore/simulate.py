@@ -181,13 +181,15 @@ def _later_users(plan: Plan, draw: int, point: int, activations: np.ndarray,
                 alive[day:day + h + 1] += arrivals[channel] * plan.for_channel(channel).survival
 
 
-def draw_plans(loaded: LoadedScenario, point: int = 0) -> tuple[list[Plan], dict[str, np.ndarray]]:
-    """One plan per draw and the sampled uncertain values [draw] by dotted key.
+def draw_plans(loaded: LoadedScenario, point: int = 0, draws: np.ndarray | None = None,
+               ) -> tuple[list[Plan], dict[str, np.ndarray]]:
+    """One plan per draw (``draws``: their numbers, default all) and the sampled uncertain
+    values [draw] by dotted key.
 
     Every draw's scenario is validated and compiled before any user is simulated, so a bad
     draw fails fast (fits are memoised: draws share the sections they do not vary).
     """
-    scenarios, values = loaded.draw_scenarios(point)
+    scenarios, values = loaded.draw_scenarios(point, draws)
     if not values:
         return [compile_loaded(loaded)] * len(scenarios), values
     central = compile_loaded(loaded).retention  # each draw's fit starts from the medians'
@@ -195,33 +197,36 @@ def draw_plans(loaded: LoadedScenario, point: int = 0) -> tuple[list[Plan], dict
 
 
 def run(loaded: LoadedScenario, progress: Callable[[int], None] | None = None,
-        point: int = 0) -> xr.Dataset:
+        point: int = 0, draws: np.ndarray | None = None) -> xr.Dataset:
     """Simulate every draw of a loaded scenario; return the ROAS dataset.
 
     Each draw samples its uncertain parameters, then delivers the campaign and simulates
     every user. A scenario with ``[[markets]]`` runs each market and adds them up (see
     ``simcore.markets``). ``progress`` (optional) is called with 1 after each finished draw
     (of each market). ``point`` (a sweep point) picks the campaign and user streams; draw d's
-    uncertain parameters are the same at every point.
+    uncertain parameters are the same at every point. ``draws`` (optional) runs only those
+    draw numbers: each draw's result is the same as in a run of all draws.
     """
     if loaded.scenario.title.kind == "drama":   # a micro-drama series: simcore.drama
         from simcore.drama.simulate import run_drama
 
-        return run_drama(loaded, progress, point)
+        return run_drama(loaded, progress, point, draws)
     if loaded.scenario.markets:
         from simcore.markets import run_markets
 
-        return run_markets(loaded, progress, point)
-    return run_market(loaded, progress=progress, point=point)
+        return run_markets(loaded, progress, point, draws)
+    return run_market(loaded, progress=progress, point=point, draws=draws)
 
 
 def run_market(loaded: LoadedScenario, market: int = 0,
-               progress: Callable[[int], None] | None = None, point: int = 0) -> xr.Dataset:
+               progress: Callable[[int], None] | None = None, point: int = 0,
+               draws: np.ndarray | None = None) -> xr.Dataset:
     """``run`` for one market; ``market`` (its index in a multi-market run) and ``point``
-    pick its streams."""
-    plans, values = draw_plans(loaded)
+    pick its streams; ``draws`` the draw numbers (default all)."""
+    plans, values = draw_plans(loaded, draws=draws)
     plans = [p.in_market(market) for p in plans] if market else plans
-    return simulate_plans(loaded, plans, values, point=point, progress=progress)
+    return simulate_plans(loaded, plans, values, point=point, progress=progress,
+                          streams=draws)
 
 
 def simulate_plans(loaded: LoadedScenario, plans: list[Plan], values: dict, point: int = 0,
@@ -229,8 +234,8 @@ def simulate_plans(loaded: LoadedScenario, plans: list[Plan], values: dict, poin
                    streams: np.ndarray | None = None) -> xr.Dataset:
     """The dataset of ``plans`` (one per draw; ``values``: their uncertain values [draw]).
 
-    Draw i uses the random streams of draw ``streams[i]`` (default i); sensitivity analysis
-    gives every parameter set the same streams (common random numbers).
+    Draw i uses the random streams of draw ``streams[i]`` (default i) and is labelled so;
+    sensitivity analysis gives every parameter set the same streams (common random numbers).
     """
     from simcore.dataset import build_dataset  # xarray loads in ~0.4 s: only when assembling
 
@@ -249,4 +254,7 @@ def simulate_plans(loaded: LoadedScenario, plans: list[Plan], values: dict, poin
         if progress is not None:
             progress(1)
     central = compile_loaded(loaded)     # the dataset's attributes describe the medians
-    return build_dataset(sums, spend, activations, money, central, loaded, values)
+    ds = build_dataset(sums, spend, activations, money, central, loaded, values)
+    if streams is not None and np.unique(streams).size == n_draws:
+        ds = ds.assign_coords(draw=ds.draw.copy(data=np.asarray(streams, dtype=np.int64)))
+    return ds

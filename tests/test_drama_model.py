@@ -162,9 +162,14 @@ def test_uncertain_drama_fields_are_sampled_per_draw():
 
 
 def test_sweep_over_a_drama_key():
-    from simcore.sweep import sweep
+    """A sweep cut into blocks of draws gives what whole runs give (draws are independent)."""
+    from simcore.sweeps import sweep
 
-    ds = sweep(tiny("simulation.draws=2"), {"unlocks.coins_probability": [0.05, 0.4]})
+    loaded = tiny("simulation.draws=3")
+    ds = sweep(loaded, {"unlocks.coins_probability": [0.05, 0.4]}, block_draws=2)
+    whole = simcore.run(loaded.with_overrides("unlocks.coins_probability=0.4"), point=1)
+    np.testing.assert_array_equal(ds.roas.isel({"unlocks.coins_probability": 1}).values,
+                                  whole.roas.values)
     assert ds.roas.dims == ("unlocks.coins_probability", "draw", "age")
     for name in ("roas_paid", "payback_day", "cpa", "net_profit", "spend", "activations"):
         assert name in ds

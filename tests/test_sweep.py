@@ -12,7 +12,7 @@ import pytest
 import simcore
 from simcore.errors import ScenarioError
 from simcore.simulate import run
-from simcore.sweep import parse_grid, sweep
+from simcore.sweeps import parse_grid, sweep
 
 SMALL = ["simulation.draws=3", "campaign.days=2", "simulation.horizon_days=14",
          "campaign.daily_budget_usd=300"]
@@ -45,6 +45,7 @@ def test_bad_grids_are_one_line_errors(text, message):
 def test_each_point_is_a_run_on_its_own_streams_with_shared_parameter_draws():
     loaded = simcore.load_scenario("reborn_emperor_us", SMALL)
     grid = {"campaign.daily_budget_usd": [300.0, 600.0], "campaign.days": [1.0, 2.0]}
+    assert simcore.sweep is sweep           # the public API name
     ds = sweep(loaded, grid)
     assert ds.roas.dims == ("campaign.daily_budget_usd", "campaign.days", "draw", "age")
     assert ds.payback_day.dims == ("campaign.daily_budget_usd", "campaign.days", "draw")

@@ -79,31 +79,34 @@ def simulate_series(plan: DramaPlan, draw: int, point: int = 0):
     return spend, viewers, sums, reach.sum(axis=0)
 
 
-def draw_drama_plans(loaded: LoadedScenario) -> tuple[list[DramaPlan], dict[str, np.ndarray]]:
-    """One plan per draw (each draw's scenario validated and compiled before any viewer is
-    simulated) and the sampled uncertain values [draw] by dotted key."""
-    scenarios, values = loaded.draw_scenarios()
+def draw_drama_plans(loaded: LoadedScenario, draws: np.ndarray | None = None,
+                     ) -> tuple[list[DramaPlan], dict[str, np.ndarray]]:
+    """One plan per draw (``draws``: their numbers, default all; each draw's scenario
+    validated and compiled before any viewer is simulated) and the sampled uncertain values
+    [draw] by dotted key."""
+    scenarios, values = loaded.draw_scenarios(draws=draws)
     if not values:
         return [compile_loaded_drama(loaded)] * len(scenarios), values
     return [compile_loaded_drama(loaded, s) for s in scenarios], values
 
 
 def run_drama(loaded: LoadedScenario, progress: Callable[[int], None] | None = None,
-              point: int = 0):
+              point: int = 0, draws: np.ndarray | None = None):
     """``simcore.run`` for a drama: the dataset of every draw (see ``simcore.drama.dataset``).
 
     ``point`` (a sweep point) picks the campaign and viewer streams; draw d's uncertain
-    parameters are the same at every point.
+    parameters are the same at every point. ``draws`` (optional) runs only those draw
+    numbers: each draw's result is the same as in a run of all draws.
     """
-    plans, values = draw_drama_plans(loaded)
-    return simulate_drama_plans(loaded, plans, values, point, progress)
+    plans, values = draw_drama_plans(loaded, draws)
+    return simulate_drama_plans(loaded, plans, values, point, progress, streams=draws)
 
 
 def simulate_drama_plans(loaded: LoadedScenario, plans: list[DramaPlan], values: dict,
                          point: int = 0, progress: Callable[[int], None] | None = None,
                          streams: np.ndarray | None = None):
     """The dataset of ``plans`` (one per draw); draw i uses the streams of draw
-    ``streams[i]`` (default i)."""
+    ``streams[i]`` (default i) and is labelled so when the streams differ."""
     from simcore.drama.dataset import build_drama_dataset, revenue_rows
 
     base = plans[0]
@@ -122,5 +125,8 @@ def simulate_drama_plans(loaded: LoadedScenario, plans: list[DramaPlan], values:
         revenue_channel[d] = revenue_rows(sums.sum(axis=1), money[d]).sum(axis=-2)
         if progress is not None:
             progress(1)
-    return build_drama_dataset(total, revenue_channel, spend, viewers, reach, money, loaded,
-                               values)
+    ds = build_drama_dataset(total, revenue_channel, spend, viewers, reach, money, loaded,
+                             values)
+    if streams is not None and np.unique(streams).size == n:
+        ds = ds.assign_coords(draw=ds.draw.copy(data=np.asarray(streams, dtype=np.int64)))
+    return ds

@@ -88,18 +88,21 @@ class LoadedScenario:
         """This scenario with more ``dotted.key=value`` overrides (validated the same way)."""
         return load_text(self.text, self.origin, self.overrides + tuple(overrides))
 
-    def draw_scenarios(self, point: int = 0) -> tuple[list[Scenario], dict[str, np.ndarray]]:
+    def draw_scenarios(self, point: int = 0, draws=None,
+                       ) -> tuple[list[Scenario], dict[str, np.ndarray]]:
         """Each draw's scenario and the sampled uncertain values [draw] by dotted key.
 
-        Every draw is validated, so a conflict between sampled values fails here, naming
-        the draw and the key.
+        ``draws``: the draw numbers (default all, 0 .. draws - 1); draw d's values do not
+        depend on which others are drawn. Every draw is validated, so a conflict between
+        sampled values fails here, naming the draw and the key.
         """
         sim = self.scenario.simulation
-        values = self.uncertainty.sample(sim.seed, np.arange(sim.draws), point)
+        draws = np.arange(sim.draws) if draws is None else np.asarray(draws, dtype=np.int64)
+        values = self.uncertainty.sample(sim.seed, draws, point)
         if not values:
-            return [self.scenario] * sim.draws, values
-        return [self.scenario_for({k: v[d] for k, v in values.items()}, draw=d)
-                for d in range(sim.draws)], values
+            return [self.scenario] * draws.size, values
+        return [self.scenario_for({k: v[i] for k, v in values.items()}, draw=int(d))
+                for i, d in enumerate(draws)], values
 
     def scenario_for(self, values: dict[str, float], draw: int | None = None) -> Scenario:
         """The scenario with the given uncertain fields set (e.g. one draw's sample)."""

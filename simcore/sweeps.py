@@ -1,0 +1,274 @@
+"""Grid sweeps: the scenario run at every combination of values of some keys.
+
+``--grid campaign.daily_budget_usd=1000,5000,10000`` (a list), ``--grid
+ads.ecpm_rewarded_usd=8:20:7`` (7 values from 8 to 20) or ``...=1000:20000:5:log``
+(geometric). The result has one dimension per swept key (its values as coordinates) beside
+``draw`` and ``age``. Each grid point is a sweep point of the seeding (its own campaign and
+user streams, keyed by the point's flat index), while draw d's uncertain parameters are the
+same at every point: the sweep compares the same states of the world.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import xarray as xr
+
+from simcore.errors import ScenarioError
+
+# run-shape keys a grid cannot move (the result's dims and streams depend on them)
+FIXED = ("simulation.", "markets", "rules", "correlations")
+# outcomes kept per (point, draw): name -> (dims after draw, units, long name)
+OUTCOMES = {
+    "roas": (("age",), "1", "blended: cumulative net revenue through age of all cohorts and "
+             "channels / total spend"),
+    "roas_paid": (("age",), "1", "paid-only: cumulative net revenue through age of paid users "
+                  "/ total spend"),
+    "payback_day": ((), "days", "first age at which blended ROAS reaches 1 (NaN: not within "
+                    "the horizon)"),
+    "cpa": ((), "USD", "realised cost per paid activation"),
+    "net_profit": ((), "USD", "net revenue through the horizon - spend"),
+    "spend": ((), "USD", "spend over all cohorts"),
+    "activations": ((), "users", "activations, all channels"),
+}
+USERS_PER_TASK = 5_000_000   # aim: a task of a few seconds at ~2-3M users/s
+
+
+def parse_grid(text: str, key: str = "--grid") -> tuple[str, np.ndarray]:
+    """``dotted.key=v1,v2`` | ``dotted.key=a:b:n`` | ``dotted.key=a:b:n:log`` -> values."""
+    name, sep, spec = text.partition("=")
+    name = name.strip()
+    if not sep or "." not in name or not spec.strip():
+        raise ScenarioError(key, f"= {text!r}: write KEY=v1,v2,... or KEY=a:b:n[:log], e.g. "
+                            "campaign.daily_budget_usd=1000,5000,10000")
+    if name.startswith(FIXED):
+        raise ScenarioError(key, f"= {text!r}: {name} sets the shape of the run and cannot be "
+                            "swept")
+    try:
+        if ":" in spec:
+            parts = spec.split(":")
+            if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "log"):
+                raise ValueError
+            a, b, n = float(parts[0]), float(parts[1]), int(parts[2])
+            if n < 2 or not (math.isfinite(a) and math.isfinite(b)) or a == b:
+                raise ValueError
+            if len(parts) == 4:
+                if a <= 0 or b <= 0:
+                    raise ValueError
+                values = np.geomspace(a, b, n)
+            else:
+                values = np.linspace(a, b, n)
+        else:
+            values = np.array([float(v) for v in spec.split(",")])
+            if not np.all(np.isfinite(values)):
+                raise ValueError
+    except ValueError:
+        raise ScenarioError(key, f"= {text!r}: values must be numbers v1,v2,... or a:b:n "
+                            "(n >= 2, a != b) or a:b:n:log (a, b > 0)") from None
+    if np.unique(values).size != values.size:
+        raise ScenarioError(key, f"= {text!r}: values repeat")
+    return name, values
+
+
+def _literal(loaded, key: str, value: float) -> str:
+    """The value as the TOML the field takes (whole numbers for integer fields)."""
+    section, _, name = key.partition(".")
+    current = getattr(getattr(loaded.scenario, section, None), name, None)
+    if isinstance(current, int) and not isinstance(current, bool):
+        if not float(value).is_integer():
+            raise ScenarioError("--grid", f"{key} takes whole numbers, got {value:g}")
+        return str(int(value))
+    return repr(float(value))
+
+
+def run_block(variant, point: int, start: int, stop: int) -> dict[str, np.ndarray]:
+    """One task: draws ``start`` .. ``stop - 1`` of sweep point ``point`` (flat index) of
+    the scenario ``variant`` (the point's values set). Returns each of ``OUTCOMES`` with
+    draw first. Runs anywhere: the result depends only on its arguments."""
+    from simcore.analysis import net_profit
+    from simcore.simulate import run
+
+    ds = run(variant, point=point, draws=np.arange(start, stop))
+    return {"roas": ds.roas.values, "roas_paid": ds.roas_paid.values,
+            "payback_day": ds.payback_day.values, "cpa": ds.cpa.values,
+            "net_profit": net_profit(ds).values, "spend": ds.spend.sum("cohort").values,
+            "activations": ds.activations.sum("cohort").values}
+
+
+class Sweep:
+    """A grid sweep cut into tasks of (sweep point, block of draws).
+
+    ``loaded``: the scenario; ``grid``: dotted key -> values (one dimension each, in order);
+    ``block_draws``: draws per task (default: enough for about ``USERS_PER_TASK`` simulated
+    users, so a task lasts seconds). Every point's scenario is built and validated here,
+    before anything runs.
+    """
+
+    def __init__(self, loaded, grid: dict[str, Sequence[float]], block_draws: int | None = None):
+        if not grid:
+            raise ScenarioError("--grid", "give at least one key to sweep")
+        self.loaded = loaded
+        self.keys = list(grid)
+        self.values = [np.asarray(grid[k], dtype=float) for k in self.keys]
+        self.shape = tuple(v.size for v in self.values)
+        self.draws = loaded.scenario.simulation.draws
+        self.variants = []
+        for index in np.ndindex(*self.shape):
+            overrides = [f"{k}={_literal(loaded, k, v[i])}"
+                         for k, v, i in zip(self.keys, self.values, index)]
+            try:
+                self.variants.append(loaded.with_overrides(*overrides))
+            except ScenarioError as err:
+                raise ScenarioError(f"--grid {err.key}", err.message, loaded.source) from None
+        if block_draws is None:
+            block_draws = _block_draws(self.variants, self.draws)
+        elif isinstance(block_draws, bool) or not 1 <= block_draws <= self.draws:
+            raise ScenarioError("--block-draws", f"= {block_draws!r}: give a whole number in "
+                                f"1 .. {self.draws} (the draws)")
+        self.block_draws = int(block_draws)
+        self.tasks = [(self.variants[flat], flat, start, min(start + self.block_draws,
+                                                               self.draws))
+                      for flat in range(len(self.variants))
+                      for start in range(0, self.draws, self.block_draws)]
+
+    @property
+    def fingerprint(self) -> str:
+        """What the result depends on: equal fingerprints, equal sweeps (sha256)."""
+        text = json.dumps({"scenario": self.loaded.hash, "draws": self.draws,
+                           "block_draws": self.block_draws,
+                           "grid": {k: v.tolist() for k, v in zip(self.keys, self.values)}})
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def template(self, lazy: bool = False) -> xr.Dataset:
+        """The result's variables (NaN until written; ``lazy``: dask arrays chunked by task,
+        never computed), coordinates, sampled uncertain parameters and attributes."""
+        from simcore.dataset import add_parameters, scenario_attrs
+
+        ages = self.loaded.scenario.simulation.horizon_days + 1
+        data = {}
+        for name, (dims, units, long_name) in OUTCOMES.items():
+            shape = self.shape + (self.draws,) + ((ages,) if dims else ())
+            chunks = (1,) * len(self.shape) + (self.block_draws,) + ((ages,) if dims else ())
+            dtype = np.int64 if name == "activations" else np.float64
+            fill = 0 if name == "activations" else np.nan
+            if lazy:
+                import dask.array as da
+
+                values = da.full(shape, fill, dtype=dtype, chunks=chunks)
+            else:
+                values = np.full(shape, fill, dtype=dtype)
+            data[name] = ((*self.keys, "draw", *dims), values,
+                          {"units": units, "long_name": long_name})
+        coords = {k: (k, v, {"long_name": f"swept value of {k}"})
+                  for k, v in zip(self.keys, self.values)}
+        coords["draw"] = ("draw", np.arange(self.draws), {"long_name": "Monte Carlo draw"})
+        coords["age"] = ("age", np.arange(ages), {"units": "days",
+                                                  "long_name": "days since activation"})
+        ds = xr.Dataset(data, coords=coords)
+        first = self.variants[0]
+        values = first.uncertainty.sample(self.loaded.scenario.simulation.seed,
+                                          np.arange(self.draws))
+        ds = add_parameters(ds, first, values)
+        ds.attrs = {**scenario_attrs(self.loaded), "swept_keys": ",".join(self.keys)}
+        return ds
+
+    def place(self, task) -> tuple:
+        """The index of a task's block in the result: grid position, then draws."""
+        _, flat, start, stop = task
+        return np.unravel_index(flat, self.shape) + (slice(start, stop),)
+
+    def run(self, executor=None, sink=None, progress: Callable[[int], None] | None = None,
+            ) -> xr.Dataset:
+        """Run the tasks the sink still lacks on ``executor`` (default: this process) and
+        return the dataset. ``sink`` (default in memory) receives each finished task;
+        ``progress`` is called with 1 after each."""
+        from simcore.executors import LocalExecutor
+
+        executor = LocalExecutor() if executor is None else executor
+        sink = MemorySink(self) if sink is None else sink
+        for task, result in executor.map(run_block, sink.missing(self.tasks)):
+            sink.write(self.place(task), result)
+            if progress is not None:
+                progress(1)
+        return sink.finish()
+
+
+def _block_draws(variants, draws: int) -> int:
+    """Draws per task: about ``USERS_PER_TASK`` paid users at the largest point's budget."""
+    from simcore.acquisition import expected_activations
+    from simcore.plan import compile_acquisition
+
+    users = max(float(expected_activations(compile_acquisition(v.scenario.campaign)).sum())
+                * max(1, len(v.scenario.markets)) for v in (variants[0], variants[-1]))
+    return int(min(draws, max(1, USERS_PER_TASK // max(users, 1.0))))
+
+
+class MemorySink:
+    """Collects a sweep's results in memory."""
+
+    def __init__(self, sweep: Sweep):
+        self.ds = sweep.template()
+
+    def missing(self, tasks):
+        return tasks
+
+    def write(self, index: tuple, result: dict[str, np.ndarray]) -> None:
+        for name, values in result.items():
+            self.ds[name].values[index] = values
+
+    def finish(self) -> xr.Dataset:
+        return self.ds
+
+
+def sweep(loaded, grid: dict[str, Sequence[float]], executor=None, store=None,
+          resume: bool = False, block_draws: int | None = None,
+          progress: Callable[[int], None] | None = None) -> xr.Dataset:
+    """Run ``loaded`` at every point of ``grid`` (dotted key -> values).
+
+    Returns a dataset with dims (*grid keys, draw, age): ``roas``, ``roas_paid`` (1),
+    ``payback_day`` [days], ``cpa`` [USD], ``net_profit`` [USD], ``spend`` [USD],
+    ``activations`` [users] by point and draw; the uncertain parameters ``param_<key>``
+    (draw), shared by every point. Each point runs on its own streams (its flat index is
+    the seeding's point), so the result is the same on any ``executor`` (default: this
+    process; see ``simcore.executors``) and for any ``block_draws``. ``store`` (a ``.zarr``
+    path) writes each finished task there and returns the dataset read from it (lazily);
+    ``resume=True`` continues the sweep a store holds, running only its missing tasks.
+    ``progress`` is called with 1 after each finished task.
+    """
+    plan = Sweep(loaded, grid, block_draws)
+    sink = None
+    if store is not None:
+        from simcore.sweep_store import ZarrSink
+
+        sink = ZarrSink(plan, store, resume)
+    return plan.run(executor, sink, progress)
+
+
+def format_sweep(ds: xr.Dataset, day: int = 7) -> str:
+    """One line per grid point: the swept values, ROAS at ``day`` (p5/p50/p95), P(ROAS >= 1)
+    there, median payback day and mean net profit."""
+    keys = ds.attrs["swept_keys"].split(",")
+    roas = ds.roas.sel(age=day)
+    q = roas.quantile([0.05, 0.5, 0.95], dim="draw")
+    head = "".join(f"{k.split('.')[-1][:18]:>20}" for k in keys)
+    lines = [f"{ds.attrs.get('title', '')}  ({ds.sizes['draw']} draws per point)", "",
+             f"{head}{'ROAS D' + str(day) + ' p5':>14}{'p50':>8}{'p95':>8}{'P(>=1)':>8}"
+             f"{'payback p50':>13}{'profit mean':>14}"]
+    for index in np.ndindex(*(ds.sizes[k] for k in keys)):
+        at = dict(zip(keys, index))
+        payback = ds.payback_day.isel(at).values
+        days = np.where(np.isnan(payback), np.inf, payback)
+        median = float(np.quantile(days, 0.5, method="inverted_cdf"))
+        lines.append("".join(f"{float(ds[k].values[i]):>20,.6g}" for k, i in at.items())
+                     + f"{float(q.isel(at).sel(quantile=0.05)):>14.3f}"
+                     + f"{float(q.isel(at).sel(quantile=0.5)):>8.3f}"
+                     + f"{float(q.isel(at).sel(quantile=0.95)):>8.3f}"
+                     + f"{float((roas.isel(at) >= 1).mean()):>8.0%}"
+                     + (f"{'D' + str(int(median)):>13}" if math.isfinite(median)
+                        else f"{'never':>13}")
+                     + f"{float(ds.net_profit.isel(at).mean()):>14,.0f}")
+    return "\n".join(lines)
