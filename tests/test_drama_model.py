@@ -114,9 +114,12 @@ def test_revenue_identities(run_ds):
     np.testing.assert_allclose(ds.series_pnl.isel(age=-1),
                                by_source.sum(("source", "age")) - cost, rtol=1e-12)
     np.testing.assert_allclose(ds.roi, ds.series_pnl / cost, rtol=1e-12)
-    # ROAS on UA leaves the licence out
-    np.testing.assert_allclose(ds.roas.isel(age=-1) * ds.spend.sum("cohort"),
-                               viewers.sum("age"), rtol=1e-12)
+    # ROAS on UA: the paid viewers' revenue; blended: every viewer's; the licence in neither
+    spend = ds.spend.sum("cohort")
+    paid = ds.revenue_by_channel.sel(channel="paid_ads").sum("age")
+    np.testing.assert_allclose(ds.roas_paid.isel(age=-1) * spend, paid, rtol=1e-12)
+    np.testing.assert_allclose(ds.roas.isel(age=-1) * spend, viewers.sum("age"), rtol=1e-12)
+    assert np.all(paid < viewers.sum("age"))                    # organic viewers pay too
 
 
 def test_dataset_has_units_and_dims(run_ds):

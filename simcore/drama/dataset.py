@@ -5,8 +5,9 @@ Shared variables, read for a drama: ``activations`` = viewers starting episode 1
 ``active_users`` = viewers who watched that day; ``sessions`` = episodes watched;
 ``ad_impressions`` = rewarded ads that unlocked episodes; ``purchases`` = coin packs and
 passes bought; ``revenue_iap`` = coins and passes, ``revenue_iaa`` = ad unlocks and the ad
-share on free episodes (net, USD). ``roas`` is ROAS on UA: viewers' net revenue / UA spend;
-the licence fee and the production budget are not in it. They are in the series P&L:
+share on free episodes (net, USD). ``roas_paid`` is ROAS on UA: the paid viewers' net
+revenue / UA spend; ``roas`` (blended) counts every viewer's revenue, organic ones too. The
+licence fee and the production budget are in neither. They are in the series P&L:
 ``series_pnl`` = all net revenue through the age, licence included (at age 0), - UA spend -
 production budget; ``roi`` = series_pnl / (UA spend + production budget).
 """
@@ -109,7 +110,7 @@ def build_drama_dataset(total: np.ndarray, revenue_channel: np.ndarray, spend: n
             "passes_sold": var(("draw", "pass_type", "age"), everywhere[:, [
                 D.PASSES_WEEKLY, D.PASSES_MONTHLY]], "passes",
                 "passes bought at age (renewals included)"),
-            "paywall_choices": var(("draw", "age"), everywhere[:, D.PAYWALL], "users",
+            "paywall_choices": var(("draw", "age"), everywhere[:, D.PAYWALL], "choices",
                                    "times a viewer faced the paywall (chose to pay, watch "
                                    "ads or leave) at age"),
             "licence_fee": var(("draw",), money[:, LICENCE], "USD",

@@ -46,7 +46,8 @@ def drama_section(ds, d: DramaSummary, horizon: int) -> str:
         caption=f"Series P&amp;L through D{horizon}: revenue incl. licence - UA spend "
                 f"({_usd(d.spend_usd, 0)} USD) - production ({_usd(d.production_usd, 0)} "
                 f"USD); P(profit) {_share(p['prob_profit'])}, median series payback "
-                f"{payback}; ROAS on UA (licence excluded) {d.roas_ua:.3f}"))
+                f"{payback}; ROAS on UA {d.roas_ua:.3f} (paid viewers; {d.roas_all:.3f} with "
+                f"organic viewers; licence excluded)"))
     for kind, make in drama_plots.KINDS.items():
         fig = make(ds)
         data = base64.b64encode(to_bytes(fig, "png")).decode("ascii")

@@ -32,7 +32,10 @@ class DramaSummary:
     roi: dict[str, float]                     # ROI incl. production at the horizon: mean,
                                               #   p5, p50, p95
     payback_p50: float                        # median series payback day [days] (inf: never)
-    roas_ua: float                            # mean ROAS on UA at the horizon
+    roas_ua: float                            # mean ROAS on UA at the horizon: paid viewers'
+                                              #   net revenue / UA spend (roas_paid)
+    roas_all: float                           # mean blended ROAS: all viewers' revenue / UA
+                                              #   spend (roas)
 
 
 def _funnel_marks(episodes: int, free: int) -> list[int]:
@@ -72,7 +75,8 @@ def summarize_drama(ds: xr.Dataset) -> DramaSummary:
         production_usd=float(ds.production_budget.mean()),
         pnl={**stats(pnl), "prob_profit": float(np.mean(pnl >= 0))}, roi=stats(roi),
         payback_p50=float(np.quantile(payback, 0.5, method="inverted_cdf")),
-        roas_ua=float(ds.roas.isel(age=-1).mean()))
+        roas_ua=float(ds.roas_paid.isel(age=-1).mean()),
+        roas_all=float(ds.roas.isel(age=-1).mean()))
 
 
 def format_drama(d: DramaSummary, horizon: int) -> list[str]:
@@ -101,7 +105,9 @@ def format_drama(d: DramaSummary, horizon: int) -> list[str]:
         f"                   (revenue incl. licence - UA spend {d.spend_usd:,.0f} - "
         f"production {d.production_usd:,.0f})",
         f"ROI incl. production  mean {r['mean']:+.1%}  p5 {r['p5']:+.1%}  p50 {r['p50']:+.1%}"
-        f"  p95 {r['p95']:+.1%};  ROAS on UA D{horizon} mean {d.roas_ua:.3f}",
+        f"  p95 {r['p95']:+.1%}",
+        f"ROAS on UA D{horizon}   mean {d.roas_ua:.3f} (paid viewers' revenue / UA spend; with "
+        f"organic viewers {d.roas_all:.3f}; licence in neither)",
         f"series payback day p50 {payback}",
     ]
     return lines
