@@ -151,3 +151,11 @@ def test_validate_and_scenarios_list_the_dramas():
     assert "kind = 'drama'" in out
     listed = ok(simcore("scenarios")).stdout
     assert "drama_paywall_us" in listed and "drama_free_licensed_us" in listed
+
+
+def test_drama_kinds_match_the_cli():
+    from simcore import plots
+    from simcore.cli import DRAMA_PLOT_KINDS
+    from simcore.drama import plots as drama_plots
+
+    assert DRAMA_PLOT_KINDS == plots.DRAMA_KINDS == tuple(drama_plots.KINDS)
