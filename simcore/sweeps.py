@@ -35,6 +35,15 @@ OUTCOMES = {
     "spend": ((), "USD", "spend over all cohorts"),
     "activations": ((), "users", "activations, all channels"),
 }
+# and for a drama, the series P&L at the horizon (licence and production budget included)
+DRAMA_OUTCOMES = {
+    "series_pnl": ((), "USD", "series P&L through the horizon: all net revenue (licence "
+                   "included) - UA spend - production budget"),
+    "roi": ((), "1", "ROI including production through the horizon: series_pnl / (UA spend "
+            "+ production budget)"),
+    "series_payback_day": ((), "days", "first age with series_pnl >= 0 (NaN: not within "
+                           "the horizon)"),
+}
 USERS_PER_TASK = 5_000_000   # aim: a task of a few seconds at ~2-3M users/s
 
 
@@ -87,16 +96,21 @@ def _literal(loaded, key: str, value: float) -> str:
 
 def run_block(variant, point: int, start: int, stop: int) -> dict[str, np.ndarray]:
     """One task: draws ``start`` .. ``stop - 1`` of sweep point ``point`` (flat index) of
-    the scenario ``variant`` (the point's values set). Returns each of ``OUTCOMES`` with
-    draw first. Runs anywhere: the result depends only on its arguments."""
+    the scenario ``variant`` (the point's values set). Returns each of ``OUTCOMES`` (and
+    ``DRAMA_OUTCOMES`` for a drama) with draw first. Runs anywhere: the result depends only on its arguments."""
     from simcore.analysis import net_profit
     from simcore.simulate import run
 
     ds = run(variant, point=point, draws=np.arange(start, stop))
-    return {"roas": ds.roas.values, "roas_paid": ds.roas_paid.values,
-            "payback_day": ds.payback_day.values, "cpa": ds.cpa.values,
-            "net_profit": net_profit(ds).values, "spend": ds.spend.sum("cohort").values,
-            "activations": ds.activations.sum("cohort").values}
+    out = {"roas": ds.roas.values, "roas_paid": ds.roas_paid.values,
+           "payback_day": ds.payback_day.values, "cpa": ds.cpa.values,
+           "net_profit": net_profit(ds).values, "spend": ds.spend.sum("cohort").values,
+           "activations": ds.activations.sum("cohort").values}
+    if "series_pnl" in ds:
+        out |= {"series_pnl": ds.series_pnl.isel(age=-1).values,
+                "roi": ds.roi.isel(age=-1).values,
+                "series_payback_day": ds.series_payback_day.values}
+    return out
 
 
 class Sweep:
@@ -150,7 +164,9 @@ class Sweep:
 
         ages = self.loaded.scenario.simulation.horizon_days + 1
         data = {}
-        for name, (dims, units, long_name) in OUTCOMES.items():
+        outcomes = OUTCOMES | (DRAMA_OUTCOMES if self.loaded.scenario.title.kind == "drama"
+                               else {})
+        for name, (dims, units, long_name) in outcomes.items():
             shape = self.shape + (self.draws,) + ((ages,) if dims else ())
             chunks = (1,) * len(self.shape) + (self.block_draws,) + ((ages,) if dims else ())
             dtype = np.int64 if name == "activations" else np.float64

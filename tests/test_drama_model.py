@@ -176,6 +176,13 @@ def test_sweep_over_a_drama_key():
     assert ds.roas.dims == ("unlocks.coins_probability", "draw", "age")
     for name in ("roas_paid", "payback_day", "cpa", "net_profit", "spend", "activations"):
         assert name in ds
+    # the series P&L at the horizon, licence and production included, as in the run
+    at = {"unlocks.coins_probability": 1}
+    np.testing.assert_array_equal(ds.series_pnl.isel(at).values,
+                                  whole.series_pnl.isel(age=-1).values)
+    np.testing.assert_array_equal(ds.roi.isel(at).values, whole.roi.isel(age=-1).values)
+    np.testing.assert_array_equal(ds.series_payback_day.isel(at).values,
+                                  whole.series_payback_day.values)
     final = ds.roas.isel(age=-1).mean("draw").values
     assert final[1] > final[0]
 
