@@ -335,6 +335,8 @@ def _cmd_scale(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
+    from simcore.executors import check_executor, open_executor
+    from simcore.sweep_store import StoreWriteError, check_store
     from simcore.sweeps import parse_grid
 
     grid = dict(parse_grid(g) for g in args.grid)
@@ -343,8 +345,11 @@ def _cmd_sweep(args) -> int:
     zarr_store = args.output is not None and args.output.suffix.lower() == ".zarr"
     if args.resume and not zarr_store:
         raise ScenarioError("--resume", "needs -o STORE.zarr, the store the sweep was written to")
-    if args.output is not None and not zarr_store:
+    if zarr_store:
+        check_store(args.output, args.resume)
+    elif args.output is not None:
         check_output(args.output, (".nc", ".zarr"))
+    check_executor(args.cluster, args.scheduler, args.worker_threads)
     from simcore.scenario import load_scenario
     from simcore.sweeps import Sweep, format_sweep
 
@@ -353,36 +358,31 @@ def _cmd_sweep(args) -> int:
     day = min(DEFAULT_DAY, horizon) if args.day is None else check_age(args.day, horizon,
                                                                        "--day")
     plan = Sweep(loaded, grid, args.block_draws)
-    sink = None
-    if zarr_store:
-        from simcore.sweep_store import ZarrSink
-
-        sink = ZarrSink(plan, args.output, args.resume)
-        pending = sink.missing(plan.tasks)
-        if args.resume:
-            print(f"resuming {args.output}: {sink.already} of {len(plan.tasks)} tasks already "
-                  "computed", file=sys.stderr)
-    else:
-        pending = plan.tasks
-    from simcore.executors import open_executor
-
-    saved = [len(plan.tasks) - len(pending)]
-
-    def step(n: int) -> None:
-        saved[0] += n
-        bar.update(n)
-
-    with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
-            _progress(args, len(plan.tasks), "tasks", saved[0]) as bar:
+    sink, pending = None, plan.tasks
+    # the store is made once the executor is up: a cluster that fails to start leaves nothing
+    with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor:
         try:
-            ds = plan.run(executor, sink, step)
-        except KeyboardInterrupt:
             if zarr_store:
-                print(f"simcore: interrupted: {saved[0]} of {len(plan.tasks)} tasks are saved "
-                      f"in {args.output}; the same command with --resume finishes the sweep",
-                      file=sys.stderr)
-                return 130
-            raise
+                from simcore.sweep_store import ZarrSink
+
+                sink = ZarrSink(plan, args.output, args.resume)
+                pending = sink.missing(plan.tasks)
+                if args.resume:
+                    print(f"resuming {args.output}: {len(plan.tasks) - len(pending)} of "
+                          f"{len(plan.tasks)} tasks already computed", file=sys.stderr)
+            with _progress(args, len(plan.tasks), "tasks", len(plan.tasks) - len(pending),
+                           ) as bar:
+                ds = plan.run(executor, sink, bar.update)
+        except KeyboardInterrupt:
+            if sink is None:
+                raise
+            saved = len(plan.tasks) - len(sink.missing(plan.tasks))
+            print(f"simcore: interrupted: {saved} of {len(plan.tasks)} tasks are saved in "
+                  f"{args.output}; the same command with --resume finishes the sweep",
+                  file=sys.stderr)
+            return 130
+        except StoreWriteError as exc:
+            return _write_failed(args.output, exc.__cause__)
     if args.output is not None and not zarr_store:
         from simcore.dataset import write_dataset
 
@@ -413,10 +413,11 @@ def _cmd_sensitivity(args) -> int:
         check_output(args.output, (".nc",))
     if args.n < 2:
         raise ScenarioError("--n", f"= {args.n}: give at least 2")
-    from simcore.executors import open_executor
+    from simcore.executors import check_executor, open_executor
     from simcore.scenario import load_scenario
     from simcore.sensitivity import format_sensitivity, model_runs, sensitivity
 
+    check_executor(args.cluster, args.scheduler, args.worker_threads)
     loaded = load_scenario(args.scenario, args.overrides)
     runs = model_runs(args.method, args.n, len(loaded.uncertainty.parameters))
     with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \

@@ -10,9 +10,11 @@ keyed by (point, draw, ...) (see ``simcore.seeding``).
 - ``DaskExecutor``: tasks on the workers of a ``distributed`` cluster, either a
   ``LocalCluster`` of N worker processes it starts (``--cluster local:N``) or a running
   scheduler (``--scheduler tcp://HOST:PORT``, e.g. from ``dask scheduler``/``dask worker``
-  or dask-jobqueue). A worker runs one simcore task at a time with Numba threads = its
-  host's cores / the workers on that host, so cores are not oversubscribed. Tasks lost with
-  a worker are run again elsewhere by the scheduler.
+  or dask-jobqueue). A worker runs one simcore task at a time with as many Numba threads
+  as the cores Dask gave it (its ``--nthreads``, which Dask sets by default to the cores it
+  may use, cgroup and CPU-affinity limits included, / the workers on the machine), so
+  cores are not oversubscribed; ``worker_threads`` sets the number instead. Tasks lost
+  with a worker are run again elsewhere by the scheduler.
 """
 
 from __future__ import annotations
@@ -47,13 +49,15 @@ class LocalExecutor:
         pass
 
 
-def _run_on_worker(fn: Callable, threads_by_host: dict[str, int], task: Task):
-    """Run one task on a Dask worker with its share of the host's cores as Numba threads."""
+def _run_on_worker(fn: Callable, threads: int | None, task: Task):
+    """Run one task on a Dask worker with ``threads`` Numba threads (None: the worker's
+    Dask threads, i.e. its share of the machine's cores)."""
     import numba
     from distributed import get_worker
 
-    host = urlparse(get_worker().address).hostname
-    threads = max(1, min(threads_by_host.get(host, 1), numba.config.NUMBA_NUM_THREADS))
+    if threads is None:
+        threads = get_worker().state.nthreads
+    threads = max(1, min(threads, numba.config.NUMBA_NUM_THREADS))
     with _TASK_LOCK:
         before = numba.get_num_threads()
         numba.set_num_threads(threads)      # thread-local: set in the thread that runs it
@@ -69,27 +73,17 @@ class DaskExecutor:
     def __init__(self, client, cluster=None, description: str = "a Dask cluster",
                  threads: int | None = None):
         self.client, self.cluster, self.description = client, cluster, description
-        self.threads = threads          # Numba threads per task; None: cores / workers
+        self.threads = threads          # Numba threads per task; None: each worker's nthreads
 
     @property
     def workers(self) -> int:
         return len(self.client.scheduler_info(n_workers=-1)["workers"])
 
-    def threads_by_host(self) -> dict[str, int]:
-        """Numba threads per task on each host: its cores / the workers running there (or
-        the ``threads`` asked for)."""
-        cores = self.client.run(os.cpu_count)       # {worker address: cores of its host}
-        hosts: dict[str, list[int]] = {}
-        for address, n in cores.items():
-            hosts.setdefault(urlparse(address).hostname, []).append(n or 1)
-        return {host: self.threads or max(1, max(n) // len(n)) for host, n in hosts.items()}
-
     def map(self, fn: Callable, tasks: Iterable[Task]) -> Iterator[tuple[Task, object]]:
         """``(task, fn(*task))`` for each task, in the order they finish."""
         from distributed import as_completed
 
-        threads = self.threads_by_host()
-        futures = {self.client.submit(_run_on_worker, fn, threads, task, pure=False): task
+        futures = {self.client.submit(_run_on_worker, fn, self.threads, task, pure=False): task
                    for task in tasks}
         try:
             for future in as_completed(futures):
@@ -125,13 +119,17 @@ def _quiet_dask() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-@contextlib.contextmanager
-def open_executor(cluster: str | None = None, scheduler: str | None = None,
-                  worker_threads: int | None = None):
-    """The executor the options ask for: ``cluster="local:N"`` starts a LocalCluster of N
-    worker processes (closed on exit), ``scheduler="tcp://HOST:PORT"`` connects to a running
-    one, neither runs here. ``worker_threads``: Numba threads per worker (default: the
-    host's cores / its workers). Yields the executor."""
+def usable_cores() -> int:
+    """Cores this process may run on (CPU affinity, e.g. a SLURM cpuset), else all."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:                   # not on Linux
+        return os.cpu_count() or 1
+
+
+def check_executor(cluster: str | None, scheduler: str | None,
+                   worker_threads: int | None) -> None:
+    """Check the executor options (before anything is started or written)."""
     if cluster is not None and scheduler is not None:
         raise ScenarioError("--cluster", "give --cluster or --scheduler, not both")
     if worker_threads is not None and (cluster is None and scheduler is None):
@@ -139,23 +137,39 @@ def open_executor(cluster: str | None = None, scheduler: str | None = None,
                             "the kernel uses every core; NUMBA_NUM_THREADS limits it)")
     if worker_threads is not None and not 1 <= worker_threads <= 1024:
         raise ScenarioError("--worker-threads", f"= {worker_threads}: give 1 .. 1024")
-    if cluster is None and scheduler is None:
-        yield LocalExecutor()
-        return
-    n = parse_cluster(cluster) if cluster is not None else None
+    if cluster is not None:
+        parse_cluster(cluster)
     if scheduler is not None and not urlparse(scheduler).port:
         raise ScenarioError("--scheduler", f"= {scheduler!r}: write the scheduler's address "
                             "as tcp://HOST:PORT")
+
+
+@contextlib.contextmanager
+def open_executor(cluster: str | None = None, scheduler: str | None = None,
+                  worker_threads: int | None = None):
+    """The executor the options ask for: ``cluster="local:N"`` starts a LocalCluster of N
+    worker processes (closed on exit), each with Numba threads = usable cores / N;
+    ``scheduler="tcp://HOST:PORT"`` connects to a running one, each worker with its Dask
+    threads; neither runs here. ``worker_threads`` sets the Numba threads per worker.
+    Yields the executor."""
+    check_executor(cluster, scheduler, worker_threads)
+    if cluster is None and scheduler is None:
+        yield LocalExecutor()
+        return
     _quiet_dask()
     import logging
 
     from distributed import Client, LocalCluster
 
-    if n is not None:
+    if cluster is not None:
+        n = parse_cluster(cluster)
+        # one Dask thread per worker (tasks never wait behind each other on a worker), and
+        # the worker's share of the cores as Numba threads
         local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                              dashboard_address=None, silence_logs=logging.ERROR)
+        threads = worker_threads or max(1, usable_cores() // n)
         executor = DaskExecutor(Client(local), local, f"a local cluster of {n} workers",
-                                worker_threads)
+                                threads)
     else:
         try:
             client = Client(scheduler, timeout="15s")

@@ -11,6 +11,7 @@ written by an uninterrupted sweep.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -22,6 +23,10 @@ from simcore.errors import ScenarioError
 DONE = "done"
 
 
+class StoreWriteError(Exception):
+    """The store could not be written (the ``OSError`` is the cause)."""
+
+
 def check_store(path, resume: bool, key: str = "--output") -> Path:
     """``path`` as a ``.zarr`` store name: new, or (with ``resume``) an existing store."""
     path = Path(path)
@@ -30,19 +35,35 @@ def check_store(path, resume: bool, key: str = "--output") -> Path:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise ScenarioError(key, f"= {str(path)!r}: folder {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ScenarioError(key, f"= {str(path)!r}: folder {str(parent)!r} is not writable")
     if path.exists() and not resume:
         raise ScenarioError(key, f"= {str(path)!r}: already exists; add --resume to finish "
                             "the sweep it holds, or remove it to start again")
     return path
 
 
+def _writing(method):
+    """Turn an ``OSError`` while writing the store into ``StoreWriteError``."""
+    def wrapper(self, *args):
+        try:
+            return method(self, *args)
+        except OSError as exc:
+            raise StoreWriteError(str(self.path)) from exc
+    return wrapper
+
+
 class ZarrSink:
     """Receives a sweep's finished tasks and writes each to the store at ``path``."""
 
     def __init__(self, sweep, path, resume: bool = False):
+        self.path = check_store(path, resume)
+        self._open(sweep)
+
+    @_writing
+    def _open(self, sweep) -> None:
         import zarr
 
-        self.path = check_store(path, resume)
         self.fingerprint = sweep.fingerprint
         if self.path.exists():
             try:
@@ -53,8 +74,8 @@ class ZarrSink:
                                     f"({type(exc).__name__})", str(self.path)) from None
             if found != self.fingerprint:
                 raise ScenarioError("--resume", "holds a different sweep (scenario, overrides, "
-                                    "draws, grid or --block-draws differ); give the same "
-                                    "command, or a new -o", str(self.path))
+                                    "draws, grid, --block-draws or simcore version differ); "
+                                    "give the same command, or a new -o", str(self.path))
         else:
             template = sweep.template(lazy=True)
             template[DONE] = ((*sweep.keys, "draw"), _zeros(sweep), {
@@ -84,12 +105,14 @@ class ZarrSink:
                 out.append(task)
         return out
 
+    @_writing
     def write(self, index: tuple, result: dict[str, np.ndarray]) -> None:
         """Write one task's values, then mark its draws done."""
         for name, values in result.items():
             self.root[name][index] = values
         self.done[index] = 1
 
+    @_writing
     def finish(self) -> xr.Dataset:
         """Mark the store complete and return its dataset (lazy, read from the store)."""
         self.root.attrs["sweep_complete"] = 1

@@ -97,7 +97,8 @@ def _literal(loaded, key: str, value: float) -> str:
 def run_block(variant, point: int, start: int, stop: int) -> dict[str, np.ndarray]:
     """One task: draws ``start`` .. ``stop - 1`` of sweep point ``point`` (flat index) of
     the scenario ``variant`` (the point's values set). Returns each of ``OUTCOMES`` (and
-    ``DRAMA_OUTCOMES`` for a drama) with draw first. Runs anywhere: the result depends only on its arguments."""
+    ``DRAMA_OUTCOMES`` for a drama) with draw first. Runs anywhere: the result depends only
+    on its arguments."""
     from simcore.analysis import net_profit
     from simcore.simulate import run
 
@@ -135,9 +136,13 @@ class Sweep:
             overrides = [f"{k}={_literal(loaded, k, v[i])}"
                          for k, v, i in zip(self.keys, self.values, index)]
             try:
-                self.variants.append(loaded.with_overrides(*overrides))
+                variant = loaded.with_overrides(*overrides)
+                _compile(variant)              # fitting errors too, before any task runs
             except ScenarioError as err:
-                raise ScenarioError(f"--grid {err.key}", err.message, loaded.source) from None
+                where = ", ".join(overrides)
+                raise ScenarioError(f"--grid {err.key}", f"{err.message} (at {where})",
+                                    loaded.source) from None
+            self.variants.append(variant)
         if block_draws is None:
             block_draws = _block_draws(self.variants, self.draws)
         elif isinstance(block_draws, bool) or not 1 <= block_draws <= self.draws:
@@ -151,8 +156,12 @@ class Sweep:
 
     @property
     def fingerprint(self) -> str:
-        """What the result depends on: equal fingerprints, equal sweeps (sha256)."""
-        text = json.dumps({"scenario": self.loaded.hash, "draws": self.draws,
+        """What the result depends on: equal fingerprints, equal sweeps (sha256; the
+        simcore version included, since a new version may simulate differently)."""
+        from simcore import __version__
+
+        text = json.dumps({"scenario": self.loaded.hash, "simcore": __version__,
+                           "draws": self.draws,
                            "block_draws": self.block_draws,
                            "grid": {k: v.tolist() for k, v in zip(self.keys, self.values)}})
         return hashlib.sha256(text.encode()).hexdigest()
@@ -213,13 +222,25 @@ class Sweep:
         return sink.finish()
 
 
+def _compile(variant):
+    """The plan of a point's scenario at its medians (a game's or a drama's)."""
+    if variant.scenario.title.kind == "drama":
+        from simcore.drama.plan import compile_loaded_drama
+
+        return compile_loaded_drama(variant)
+    from simcore.plan import compile_loaded
+
+    return compile_loaded(variant)
+
+
 def _block_draws(variants, draws: int) -> int:
-    """Draws per task: about ``USERS_PER_TASK`` paid users at the largest point's budget."""
+    """Draws per task: about ``USERS_PER_TASK`` paid users per task at the point that buys
+    the most (organic, creator and share users come on top)."""
     from simcore.acquisition import expected_activations
     from simcore.plan import compile_acquisition
 
     users = max(float(expected_activations(compile_acquisition(v.scenario.campaign)).sum())
-                * max(1, len(v.scenario.markets)) for v in (variants[0], variants[-1]))
+                * max(1, len(v.scenario.markets)) for v in variants)
     return int(min(draws, max(1, USERS_PER_TASK // max(users, 1.0))))
 
 

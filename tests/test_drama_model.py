@@ -18,7 +18,7 @@ from tests.helpers import within_sigmas
 
 @pytest.mark.parametrize("heterogeneity", [True, False], ids=["beta", "homogeneous"])
 def test_funnel_without_paywall_matches_closed_form(heterogeneity):
-    drop = () if heterogeneity else ("series.continuation_concentration",)
+    drop = ("unlocks",) + (() if heterogeneity else ("series.continuation_concentration",))
     plan = tiny_plan("series.free_episodes=30", "series.watch_probability=1.0", drop=drop)
     _, reach = replicates(plan, 20_000, 10)
     expected = episode_share(plan.weights, 0.92, 5.0 if heterogeneity else None)
@@ -49,7 +49,7 @@ def test_pass_holders_never_pay_per_episode():
     bought or spent."""
     plan = tiny_plan("unlocks.coins_probability=0.0", "unlocks.pass_probability=1.0",
                      "unlocks.ad_probability=0.0", "unlocks.pass_renewal=1.0",
-                     "unlocks.price_elasticity=0.0")
+                     "unlocks.price_elasticity=0.0", "series.watch_probability=1.0")
     sums, reach = replicates(plan, 20_000, 10)
     per_age = sums.sum(axis=2)
     assert within_sigmas(reach[:, 1:], episode_share(plan.weights, 0.92, 5.0)[1:])
@@ -65,11 +65,13 @@ def test_coin_buyers_buy_the_smallest_covering_pack_and_keep_the_rest():
     plan = tiny_plan("unlocks.coins_probability=1.0", "unlocks.pass_probability=0.0",
                      "unlocks.ad_probability=0.0", "unlocks.coins_repurchase=1.0",
                      "unlocks.later_coins_per_episode=60", "unlocks.pack_coins=[500]",
-                     "unlocks.pack_prices_usd=[4.99]", "unlocks.price_elasticity=0.0")
+                     "unlocks.pack_prices_usd=[4.99]", "unlocks.price_elasticity=0.0",
+                     "series.watch_probability=1.0")
     sums, reach = replicates(plan, 20_000, 10)
     per_age = sums.sum(axis=2)
     assert within_sigmas(reach[:, 1:], episode_share(plan.weights, 0.92, 5.0)[1:])
-    np.testing.assert_allclose(per_age[:, D.COINS_SPENT], 60 * per_age[:, D.UNLOCK_COINS], rtol=1e-12)
+    np.testing.assert_allclose(per_age[:, D.COINS_SPENT], 60 * per_age[:, D.UNLOCK_COINS],
+                               rtol=1e-12)
     np.testing.assert_allclose(per_age[:, D.COINS_BOUGHT], 500 * per_age[:, D.PACKS], rtol=1e-12)
     np.testing.assert_allclose(per_age[:, D.PACKS_USD] + per_age[:, D.PACKS_USD_TT],
                                4.99 * per_age[:, D.PACKS], rtol=1e-12)

@@ -31,7 +31,7 @@ CLI_GRID = ["--grid", "campaign.daily_budget_usd=300,600", "--grid",
             "ads.ecpm_rewarded_usd=10,20"]
 
 
-def _cli(*args, cwd, **kw):
+def _cli(*args):
     return [sys.executable, "-m", "simcore", "sweep", "reborn_emperor_us",
             *sum((["--set", o] for o in SMALL), []), *CLI_GRID, *args]
 
@@ -109,7 +109,7 @@ def _done_tasks(store) -> int:
 
 def test_cli_interrupt_then_resume_computes_only_the_missing_tasks(reference, tmp_path):
     # 4 points x 6 blocks of 1 draw = 24 tasks; interrupt once a few are in the store
-    command = _cli("--block-draws", "1", "-o", "sweep.zarr", "--no-progress", cwd=tmp_path)
+    command = _cli("--block-draws", "1", "-o", "sweep.zarr", "--no-progress")
     proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
@@ -123,9 +123,8 @@ def test_cli_interrupt_then_resume_computes_only_the_missing_tasks(reference, tm
     assert 2 <= saved < 24, err
     assert "--resume" in err and "Traceback" not in err
 
-    result = subprocess.run(_cli("--block-draws", "1", "-o", "sweep.zarr", "--resume",
-                                 cwd=tmp_path), cwd=tmp_path, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(_cli("--block-draws", "1", "-o", "sweep.zarr", "--resume"),
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert f"{saved} of 24 tasks already computed" in result.stderr
     assert f"computed {24 - saved} of 24 tasks" in result.stdout
@@ -138,7 +137,7 @@ def test_cli_store_errors_are_one_line(tmp_path):
              (["-o", "x.csv"], ".nc or .zarr"),
              (["-o", "missing/x.zarr"], "does not exist")]
     for extra, message in cases:
-        result = subprocess.run(_cli(*extra, cwd=tmp_path), cwd=tmp_path,
+        result = subprocess.run(_cli(*extra), cwd=tmp_path,
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 2, result.stderr
         assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
@@ -149,7 +148,7 @@ def test_progress_bar_counts_tasks_with_an_eta(tmp_path):
     """On a terminal, stderr shows the tasks done, the rate and the time left."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # 120 columns
-    proc = subprocess.Popen(_cli("--block-draws", "2", cwd=tmp_path), cwd=tmp_path,
+    proc = subprocess.Popen(_cli("--block-draws", "2"), cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=slave)
     os.close(slave)
     chunks = []

@@ -11,7 +11,7 @@ from simcore.errors import ScenarioError
 from simcore.kernel import drama_layout as D
 from simcore.plan import Acquisition, compile_acquisition
 from simcore.scenario import LoadedScenario
-from simcore.scenario.drama import PASS_DAYS, Unlocks
+from simcore.scenario.drama import PASS_DAYS, Unlocks, conversion_multiplier
 from simcore.scenario.schema import Scenario
 
 SOURCES = ("coins", "passes", "ad_unlocks", "ad_share", "licence")
@@ -71,11 +71,6 @@ FREE_SERIES = Unlocks(coins_per_episode=1, pack_coins=[1], pack_prices_usd=[0.01
                       coins_probability=0.0, platform_fee=0.0)
 
 
-def conversion_multiplier(discount: float, elasticity: float) -> float:
-    """How much more often a viewer buys at (1 - discount) of the list price."""
-    return (1.0 - discount) ** -elasticity
-
-
 def continuation_weights(s: Scenario) -> np.ndarray:
     """Exponent w_k of the continuation after episode k (index 0 unused)."""
     w = np.ones(s.series.episodes + 1)
@@ -113,11 +108,6 @@ def compile_drama(s: Scenario) -> DramaPlan:
     prm[D.COINS_P], prm[D.PASS_P], prm[D.AD_P] = (u.coins_probability, u.pass_probability,
                                                   u.ad_probability)
     prm[D.COINS_P_TT], prm[D.PASS_P_TT] = u.coins_probability * lift, u.pass_probability * lift
-    total = prm[D.COINS_P_TT] + prm[D.PASS_P_TT] + u.ad_probability
-    if u.tiktok_pay_share > 0 and total > 1.0 + 1e-12:
-        raise ScenarioError("unlocks.price_elasticity", f"= {u.price_elasticity}: with the "
-                            f"TikTok pay discount the paywall chances sum to {total:.4g} > 1 "
-                            "(lower the elasticity, coins_probability or pass_probability)")
     prm[D.TT_SHARE] = u.tiktok_pay_share
     prm[D.WEEKLY_SHARE] = u.weekly_pass_share
     prm[D.RENEWAL] = u.pass_renewal

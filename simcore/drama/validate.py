@@ -19,11 +19,14 @@ def format_resolved_drama(loaded: LoadedScenario, plan: DramaPlan) -> str:
     lines = scenario_lines(loaded) + acquisition_lines(plan.acquisition)
     lines += ["", "[resolved.series]",
               "  share of starters who would watch episode k without a paywall: "
-              + "  ".join(f"E{k} {share[k - 1]:.3f}" for k in marks),
-              f"  paywall before episode {free + 1}: chances coins {p[D.COINS_P]:.3g}, pass "
-              f"{p[D.PASS_P]:.3g}, ads {p[D.AD_P]:.3g} (TikTok pay: coins "
-              f"{p[D.COINS_P_TT]:.3g}, pass {p[D.PASS_P_TT]:.3g})",
-              f"  net share of a purchase {m.purchase_net_share:.4f} (TikTok pay: "
+              + "  ".join(f"E{k} {share[k - 1]:.3f}" for k in marks)]
+    if free < se.episodes:
+        lines.append(f"  paywall before episode {free + 1}: chances coins {p[D.COINS_P]:.3g}, "
+                     f"pass {p[D.PASS_P]:.3g}, ads {p[D.AD_P]:.3g} (TikTok pay: coins "
+                     f"{p[D.COINS_P_TT]:.3g}, pass {p[D.PASS_P_TT]:.3g})")
+    else:
+        lines.append("  no paywall: every episode is free")
+    lines += [f"  net share of a purchase {m.purchase_net_share:.4f} (TikTok pay: "
               f"{m.purchase_net_share * m.tiktok_pay_factor:.4f}); per rewarded ad "
               f"{m.ad_unlock_usd:.4g} USD; ad share per free view {m.ad_share_usd:.4g} USD",
               f"  licence {m.licence_usd:,.0f} USD at age 0; production budget "

@@ -20,6 +20,11 @@ GAME_ONLY = ("retention", "engagement", "ads", "iap", "creator", "quality", "sha
 DRAMA_ONLY = ("series", "unlocks", "deal")
 
 
+def conversion_multiplier(discount: float, elasticity: float) -> float:
+    """How much more often a viewer buys at (1 - discount) of the list price."""
+    return (1.0 - discount) ** -elasticity
+
+
 class Series(Section):
     """The episodes and how viewers move through them.
 
@@ -33,26 +38,27 @@ class Series(Section):
 
     episodes: int = field(unit="episodes", description="Episodes in the series", ge=1, le=500)
     free_episodes: int = field(unit="episodes", description="Episodes before the paywall "
-                               "(free to watch); = episodes for a free series", ge=0, le=500)
+                               "(free to watch; at least the first); = episodes for a free "
+                               "series", ge=1, le=500)
     minutes_per_episode: float = field(1.5, unit="minutes", description="Running time of an "
                                        "episode", gt=0, le=30)
     continuation: float = field(unit="probability/episode", description="Mean chance that a "
                                 "viewer who finished an episode starts the next", gt=0, le=1)
     continuation_concentration: float | None = field(
-        None, description="Beta concentration a + b of the viewers' continuation propensity "
-        "(smaller = more heterogeneous); absent = all viewers alike", gt=0, le=1e4)
+        None, unit="1", description="Beta concentration a + b of the viewers' continuation "
+        "propensity (smaller = more heterogeneous); absent = all viewers alike", gt=0, le=1e4)
     cliffhanger_episodes: list[int] = field(
         [], unit="episode numbers", description="Episodes that end on a cliffhanger "
         "(1-based; fewer viewers drop after them)")
     cliffhanger_dropoff_ratio: float = field(
-        0.5, description="Drop-off after a cliffhanger relative to the usual: continuation "
-        "there is theta ** ratio", ge=0, le=1)
+        0.5, unit="1", description="Drop-off after a cliffhanger relative to the usual: "
+        "continuation there is theta ** ratio", ge=0, le=1)
     episodes_per_day: float = field(unit="episodes/active day", description="Binge pace: "
                                     "mean episodes a viewer watches per active day (>= 1)",
                                     ge=1, le=500)
     pace_shape: float | None = field(
-        None, description="Gamma shape of the viewers' pace beyond one episode a day "
-        "(smaller = more heterogeneous); absent = all viewers alike", gt=0, le=1e4)
+        None, unit="1", description="Gamma shape of the viewers' pace beyond one episode a "
+        "day (smaller = more heterogeneous); absent = all viewers alike", gt=0, le=1e4)
     watch_probability: float = field(
         1.0, unit="probability/day", description="Chance a viewer who has not left comes back "
         "to watch on a given day after day 0", gt=0, le=1)
@@ -81,9 +87,10 @@ class Unlocks(Section):
     faces the paywall: buys coins (``coins_probability``), a pass (``pass_probability``),
     watches a rewarded ad (``ad_probability``, and from then on one ad per episode), or
     leaves. Later, a coin buyer who runs short buys again (``coins_repurchase``) and a pass
-    that has run out is renewed (``pass_renewal``), or the viewer leaves. Viewers paying through TikTok pay (``tiktok_pay_share`` of them) pay
-    (1 - ``tiktok_pay_discount``) of the price and convert
-    (1 - discount) ** -``price_elasticity`` times as often.
+    that has run out is renewed (``pass_renewal``), or the viewer leaves. Viewers paying
+    through TikTok pay (``tiktok_pay_share`` of them) pay (1 - ``tiktok_pay_discount``) of
+    the price, and at the paywall choose coins or a pass (1 - discount) **
+    -``price_elasticity`` times as often (repurchase and renewal chances are not lifted).
     """
 
     coins_per_episode: int = field(unit="coins", description="Coins to unlock one episode",
@@ -125,9 +132,10 @@ class Unlocks(Section):
                                     "through TikTok pay", ge=0, le=1)
     tiktok_pay_discount: float = field(0.0, unit="share", description="Price discount when "
                                        "paying through TikTok pay (about 0.10)", ge=0, lt=1)
-    price_elasticity: float = field(0.0, description="Elasticity of conversion to price: "
-                                    "a price (1 - d) times the list price multiplies the "
-                                    "chances to buy coins or a pass by (1 - d) ** -elasticity",
+    price_elasticity: float = field(0.0, unit="1", description="Elasticity of conversion to "
+                                    "price: a price (1 - d) times the list price multiplies "
+                                    "the chances to buy coins or a pass at the paywall by "
+                                    "(1 - d) ** -elasticity",
                                     ge=0, le=10)
     platform_fee: float = field(unit="share", description="Share of the net-of-tax price "
                                 "kept by the platform", ge=0, lt=1)
@@ -155,6 +163,13 @@ class Unlocks(Section):
         if total > 1.0 + 1e-12:
             raise ScenarioError("unlocks.ad_probability", f"coins, pass and ad probabilities "
                                 f"sum to {total:.6g}: they must sum to at most 1")
+        lift = conversion_multiplier(self.tiktok_pay_discount, self.price_elasticity)
+        total = (self.coins_probability + self.pass_probability) * lift + self.ad_probability
+        if self.tiktok_pay_share > 0 and total > 1.0 + 1e-12:
+            raise ScenarioError("unlocks.price_elasticity", f"= {self.price_elasticity}: with "
+                                f"the TikTok pay discount the paywall chances sum to "
+                                f"{total:.4g} > 1 (lower the elasticity, coins_probability or "
+                                "pass_probability)")
         if (self.later_coins_per_episode is None) != (self.later_price_from_episode is None):
             raise ScenarioError("unlocks.later_price_from_episode", "give both "
                                 "later_coins_per_episode and later_price_from_episode, "
@@ -189,8 +204,8 @@ class Deal(Section):
     production_budget_usd: float = field(0.0, unit="USD", description="Cost of producing "
                                          "the series (typically 100,000-300,000)", ge=0,
                                          le=1e8)
-    launch_spike: float = field(1.0, description="Organic arrivals on release day relative "
-                                "to the base rate", ge=1, le=100)
+    launch_spike: float = field(1.0, unit="1", description="Organic arrivals on release day "
+                                "relative to the base rate", ge=1, le=100)
     launch_days: int = field(8, unit="days", description="Days over which the launch spike "
                              "falls back to the base rate (typically 7-10)", ge=1, le=60)
 
@@ -219,6 +234,9 @@ def check_kind(s) -> None:
     if s.unlocks is None and s.series.free_episodes < s.series.episodes:
         raise ScenarioError("unlocks", "missing section [unlocks]: required when episodes "
                             "are locked (series.free_episodes < series.episodes)")
+    if s.unlocks is not None and s.series.free_episodes == s.series.episodes:
+        raise ScenarioError("unlocks", "section [unlocks] would be ignored: every episode is "
+                            "free (series.free_episodes = series.episodes)")
     for name in GAME_ONLY:
         if getattr(s, name) is not None:
             raise ScenarioError(name, f"section [{name}] is for games and would be ignored: "
