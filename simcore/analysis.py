@@ -59,6 +59,20 @@ def prob_roas_at_least(ds: xr.Dataset, target: float = 1.0) -> xr.DataArray:
     return p.assign_attrs(units="1", long_name=f"P(ROAS >= {target:g})")
 
 
+def first_age_at_least(values: np.ndarray, ages: np.ndarray, level: float) -> np.ndarray:
+    """First age [days] at which ``values`` [draw, age] >= ``level``, per draw; NaN when
+    never within the horizon."""
+    reached = values >= level
+    return np.where(reached.any(axis=1), ages[reached.argmax(axis=1)].astype(float), np.nan)
+
+
+def day_quantiles(days, q):
+    """Quantiles over draws of days [days] where NaN means never (it sorts last): inf where
+    the quantile falls among the nevers (``inverted_cdf``: always a day some draw had)."""
+    days = np.asarray(days, dtype=float)
+    return np.quantile(np.where(np.isnan(days), np.inf, days), q, method="inverted_cdf")
+
+
 def payback_days(ds: xr.Dataset, target: float = 1.0) -> xr.DataArray:
     """First age at which each draw's ROAS reaches ``target``.
 
@@ -68,9 +82,7 @@ def payback_days(ds: xr.Dataset, target: float = 1.0) -> xr.DataArray:
         dims (draw,) [days]; NaN where ROAS stays below ``target`` through the horizon.
         With ``target=1`` this equals the dataset's ``payback_day``.
     """
-    reached = (ds.roas >= target).transpose("draw", "age").values
-    ages = ds.age.values.astype(float)
-    first = np.where(reached.any(axis=1), ages[reached.argmax(axis=1)], np.nan)
+    first = first_age_at_least(ds.roas.transpose("draw", "age").values, ds.age.values, target)
     return xr.DataArray(first, dims=("draw",), coords={"draw": ds.draw.values},
                         attrs={"units": "days",
                                "long_name": f"first age with roas >= {target:g} "

@@ -7,7 +7,6 @@ Errors in input are one line on stderr and exit status 2; no traceback, no outpu
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 

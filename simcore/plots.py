@@ -74,9 +74,7 @@ def _bands(ax, age, q, label_unit: str) -> None:
 
 def median_payback_day(ds, target: float = 1.0) -> float | None:
     """Median over draws of the payback day [days]; None when most draws never pay back."""
-    days = analysis.payback_days(ds, target=target).values.astype(float)
-    days = np.where(np.isnan(days), np.inf, days)
-    median = float(np.quantile(days, 0.5, method="inverted_cdf"))
+    median = float(analysis.day_quantiles(analysis.payback_days(ds, target=target), 0.5))
     return median if math.isfinite(median) else None
 
 

@@ -10,6 +10,8 @@ import hashlib
 
 import numpy as np
 
+CHUNK_USERS = 16_384  # users per random stream; fixed, so results never depend on it
+
 ACQUISITION = 0   # per draw: daily cost movements and activation counts
 USERS = 1         # per (draw, cohort, chunk): the kernel's xoshiro256** state
 PARAMETERS = 2    # per (draw, field): the uniform behind an uncertain parameter
@@ -62,3 +64,23 @@ def chunk_states(seed: int, draw: int, cohort: int, n_chunks: int, point: int = 
         if not out[k].any():  # the all-zero state is xoshiro's one fixed point
             out[k, 0] = 1
     return out
+
+
+def chunk_layout(seed: int, draw: int, groups: list[tuple[int, int, int]], point: int = 0,
+                 market: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Cut groups of users, each (cohort, users, stream), into chunks of ``CHUNK_USERS``:
+    users int64[chunk], group index int64[chunk] and xoshiro256** states uint64[chunk, 4]
+    (each chunk its own stream). None when there are no users."""
+    users, slots, states = [], [], []
+    for slot, (cohort, n, stream) in enumerate(groups):
+        n_chunks = -(-int(n) // CHUNK_USERS)
+        if n_chunks == 0:
+            continue
+        sizes = np.full(n_chunks, CHUNK_USERS, dtype=np.int64)
+        sizes[-1] = int(n) - CHUNK_USERS * (n_chunks - 1)
+        users.append(sizes)
+        slots.append(np.full(n_chunks, slot, dtype=np.int64))
+        states.append(chunk_states(seed, draw, cohort, n_chunks, point, stream, market))
+    if not users:
+        return None
+    return np.concatenate(users), np.concatenate(slots), np.concatenate(states)

@@ -54,22 +54,23 @@ def evaluate(loaded, target: str, ages: Sequence[int], x: np.ndarray) -> np.ndar
     [days] (horizon + 1 when never), or net profit [USD]. Every row runs on draw 0's random
     streams (common random numbers), so a row's result does not depend on the others."""
     from simcore.analysis import net_profit
-    from simcore.plan import compile_loaded
-    from simcore.simulate import simulate_plans
 
     keys = loaded.uncertainty.keys
     x = np.atleast_2d(x)
     scenarios = [loaded.scenario_for(dict(zip(keys, row))) for row in x]
     if loaded.scenario.title.kind == "drama":
         from simcore.drama.plan import compile_loaded_drama
-        from simcore.drama.simulate import simulate_drama_plans as simulate_plans
+        from simcore.drama.simulate import simulate_drama_plans as simulate
 
         plans = [compile_loaded_drama(loaded, s) for s in scenarios]
     else:
+        from simcore.plan import compile_loaded
+        from simcore.simulate import simulate_plans as simulate
+
         central = compile_loaded(loaded).retention
         plans = [compile_loaded(loaded, s, central) for s in scenarios]
     values = {k: x[:, j] for j, k in enumerate(keys)}
-    ds = simulate_plans(loaded, plans, values, streams=np.zeros(len(plans), dtype=int))
+    ds = simulate(loaded, plans, values, streams=np.zeros(len(plans), dtype=int))
     if target == "roas":
         return ds.roas.sel(age=list(ages)).values
     if target == "payback_day":

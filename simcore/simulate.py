@@ -19,9 +19,6 @@ from simcore.scenario import LoadedScenario
 if TYPE_CHECKING:
     import xarray as xr
 
-CHUNK_USERS = 16_384  # users per random stream; fixed, so results never depend on it
-
-
 _CH = {name: i for i, name in enumerate(CHANNELS)}
 
 def simulate_groups(plan: Plan, draw: int, groups: list[tuple[int, int, int]],
@@ -32,23 +29,12 @@ def simulate_groups(plan: Plan, draw: int, groups: list[tuple[int, int, int]],
     channel whose random stream is ``stream``. All groups run in one parallel kernel call;
     each chunk of a group has its own stream, so a group's sums do not depend on the others.
     """
-    users, slots, states = [], [], []
-    for slot, (cohort, n, stream) in enumerate(groups):
-        n_chunks = -(-int(n) // CHUNK_USERS)
-        if n_chunks == 0:
-            continue
-        sizes = np.full(n_chunks, CHUNK_USERS, dtype=np.int64)
-        sizes[-1] = int(n) - CHUNK_USERS * (n_chunks - 1)
-        users.append(sizes)
-        slots.append(np.full(n_chunks, slot, dtype=np.int64))
-        states.append(seeding.chunk_states(plan.seed, draw, cohort, n_chunks, point, stream,
-                                           plan.market))
-    if not users:
+    chunks = seeding.chunk_layout(plan.seed, draw, groups, point, plan.market)
+    if chunks is None:
         return np.zeros((len(groups), K.N_VARS, plan.horizon + 1))
-    args = (np.concatenate(users), np.concatenate(slots), np.concatenate(states),
-            plan.params, plan.survival, plan.no_purchase, plan.tiers, plan.tier_edges,
-            plan.horizon, len(groups), plan.aggregate)
-    if sum(u.size for u in users) > 1:
+    args = (*chunks, plan.params, plan.survival, plan.no_purchase, plan.tiers,
+            plan.tier_edges, plan.horizon, len(groups), plan.aggregate)
+    if chunks[0].size > 1:
         return simulate_tasks(*args)
     import numba  # one chunk: nothing to share out, so skip the threads' start and wait
 
@@ -254,7 +240,13 @@ def simulate_plans(loaded: LoadedScenario, plans: list[Plan], values: dict, poin
         if progress is not None:
             progress(1)
     central = compile_loaded(loaded)     # the dataset's attributes describe the medians
-    ds = build_dataset(sums, spend, activations, money, central, loaded, values)
-    if streams is not None and np.unique(streams).size == n_draws:
-        ds = ds.assign_coords(draw=ds.draw.copy(data=np.asarray(streams, dtype=np.int64)))
-    return ds
+    return label_draws(build_dataset(sums, spend, activations, money, central, loaded, values),
+                       streams)
+
+
+def label_draws(ds: xr.Dataset, streams: np.ndarray | None) -> xr.Dataset:
+    """Label a dataset's draws by the draw numbers whose streams they used (a subset of a
+    run's draws); repeated streams (common random numbers) keep 0 .. n - 1."""
+    if streams is None or np.unique(streams).size != ds.sizes["draw"]:
+        return ds
+    return ds.assign_coords(draw=ds.draw.copy(data=np.asarray(streams, dtype=np.int64)))

@@ -71,16 +71,14 @@ def summarize(ds: xr.Dataset, day: int | None = None, target: float = 1.0) -> Su
         if key_day <= horizon:
             v = ds.roas.sel(age=key_day).values
             roas[key_day] = {**_stats(v), "p_ge_1": float(np.mean(v >= 1.0))}
-    payback = ds.payback_day.values
-    days = np.where(np.isnan(payback), np.inf, payback)
-    pq = np.quantile(days, QUANTILES, method="inverted_cdf")
+    pq = analysis.day_quantiles(ds.payback_day.values, QUANTILES)
     return Summary(
         title=str(ds.attrs.get("title", "")), draws=int(ds.sizes["draw"]),
         seed=int(ds.attrs.get("seed", -1)), scenario_hash=str(ds.attrs.get("scenario_hash", "")),
         horizon=horizon, spend_usd=float(ds.spend.sum("cohort").mean()),
         activations=float(ds.activations.sum("cohort").mean()), cpa=_stats(ds.cpa.values),
         roas=roas, payback={"p5": float(pq[0]), "p50": float(pq[1]), "p95": float(pq[2])},
-        paid_back_share=float(np.mean(np.isfinite(days))),
+        paid_back_share=float(np.mean(~np.isnan(ds.payback_day.values))),
         break_even_cpa={p: analysis.break_even_cpa(ds, day, target, p)
                         for p in BREAK_EVEN_PROBABILITIES},
         profit=analysis.profit_risk(ds, PROFIT_ALPHA), drivers=_drivers(ds, day), day=day,

@@ -288,6 +288,8 @@ def sweep(loaded, grid: dict[str, Sequence[float]], executor=None, store=None,
 def format_sweep(ds: xr.Dataset, day: int = 7) -> str:
     """One line per grid point: the swept values, ROAS at ``day`` (p5/p50/p95), P(ROAS >= 1)
     there, median payback day and mean net profit."""
+    from simcore.analysis import day_quantiles
+
     keys = ds.attrs["swept_keys"].split(",")
     roas = ds.roas.sel(age=day)
     q = roas.quantile([0.05, 0.5, 0.95], dim="draw")
@@ -297,9 +299,7 @@ def format_sweep(ds: xr.Dataset, day: int = 7) -> str:
              f"{'payback p50':>13}{'profit mean':>14}"]
     for index in np.ndindex(*(ds.sizes[k] for k in keys)):
         at = dict(zip(keys, index))
-        payback = ds.payback_day.isel(at).values
-        days = np.where(np.isnan(payback), np.inf, payback)
-        median = float(np.quantile(days, 0.5, method="inverted_cdf"))
+        median = float(day_quantiles(ds.payback_day.isel(at).values, 0.5))
         lines.append("".join(f"{float(ds[k].values[i]):>20,.6g}" for k, i in at.items())
                      + f"{float(q.isel(at).sel(quantile=0.05)):>14.3f}"
                      + f"{float(q.isel(at).sel(quantile=0.5)):>8.3f}"

@@ -164,6 +164,14 @@ def test_uncertain_drama_fields_are_sampled_per_draw():
     values = ds["param_series.continuation"].values
     assert values.shape == (4,) and np.unique(values).size == 4
     assert "param_unlocks.coins_probability" in ds
+    # the sampled values reach the kernel: draw 2 is a run with them fixed, on its streams
+    fixed = loaded.with_overrides(
+        f"series.continuation={float(values[2])!r}",
+        f"unlocks.coins_probability={float(ds['param_unlocks.coins_probability'][2])!r}")
+    again = simcore.run(fixed, draws=np.array([2]))
+    for name in ("episode_viewers", "unlocks", "revenue_by_source", "roas"):
+        np.testing.assert_array_equal(again[name].sel(draw=2).values,
+                                      ds[name].sel(draw=2).values, err_msg=name)
 
 
 def test_sweep_over_a_drama_key():

@@ -17,19 +17,16 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from simcore.analysis import first_age_at_least
 from simcore.channels import CHANNELS
 from simcore.dataset import add_outcomes, add_parameters, scenario_attrs
-from simcore.drama.plan import METHODS, PASSES, SOURCES
+from simcore.drama.plan import METHODS, PASSES, SOURCES, money_column
 from simcore.kernel import drama_layout as D
 
 # money columns (DramaMoney.as_array)
-NET, TT_FACTOR, AD_UNLOCK, AD_SHARE, LICENCE, PRODUCTION = range(6)
-
-
-def first_age_at_least(values: np.ndarray, ages: np.ndarray, level: float = 0.0) -> np.ndarray:
-    """First age [days] at which values [draw, age] >= level, per draw; NaN when never."""
-    reached = values >= level
-    return np.where(reached.any(axis=1), ages[reached.argmax(axis=1)].astype(float), np.nan)
+NET, TT_FACTOR, AD_UNLOCK, AD_SHARE, LICENCE, PRODUCTION = (money_column(name) for name in (
+    "purchase_net_share", "tiktok_pay_factor", "ad_unlock_usd", "ad_share_usd",
+    "licence_usd", "production_usd"))
 
 
 def revenue_rows(sums: np.ndarray, money: np.ndarray) -> np.ndarray:
@@ -153,6 +150,6 @@ def add_pnl(ds: xr.Dataset) -> xr.Dataset:
         roi=(("draw", "age"), roi, {
             "units": "1", "long_name": "ROI including production: series_pnl / (UA spend + "
             "production budget)"}),
-        series_payback_day=(("draw",), first_age_at_least(pnl, ds.age.values), {
+        series_payback_day=(("draw",), first_age_at_least(pnl, ds.age.values, 0.0), {
             "units": "days", "long_name": "first age with series_pnl >= 0 (NaN: not within "
             "the horizon)"}))

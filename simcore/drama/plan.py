@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -31,8 +32,13 @@ class DramaMoney:
     production_usd: float        # per series
 
     def as_array(self) -> np.ndarray:
-        return np.array([self.purchase_net_share, self.tiktok_pay_factor, self.ad_unlock_usd,
-                         self.ad_share_usd, self.licence_usd, self.production_usd])
+        """The fields in declaration order (their positions: ``money_column``)."""
+        return np.array(dataclasses.astuple(self), dtype=float)
+
+
+def money_column(name: str) -> int:
+    """Position of a ``DramaMoney`` field in ``DramaMoney.as_array()``."""
+    return [f.name for f in dataclasses.fields(DramaMoney)].index(name)
 
 
 @dataclass(frozen=True)

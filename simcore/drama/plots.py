@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
+from simcore.analysis import day_quantiles
 from simcore.errors import ScenarioError
 from simcore.plots import _MARK, _axes, _bands, _title
 from simcore.drama.summary import is_drama
@@ -92,9 +92,7 @@ def pnl(ds, ax=None) -> Figure:
     q = ds.series_pnl.quantile([0.05, 0.25, 0.5, 0.75, 0.95], dim="draw")
     _bands(ax, age, q, "P&L")
     ax.axhline(0.0, color="k", linestyle="--", linewidth=1, label="break-even")
-    days = np.where(np.isnan(ds.series_payback_day.values), np.inf,
-                    ds.series_payback_day.values)
-    median = float(np.quantile(days, 0.5, method="inverted_cdf"))
+    median = float(day_quantiles(ds.series_payback_day.values, 0.5))
     if math.isfinite(median):
         ax.axvline(median, color=_MARK, linestyle=":", linewidth=1.5,
                    label=f"median series payback D{median:.0f}")

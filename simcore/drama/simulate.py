@@ -15,7 +15,6 @@ from simcore.kernel import drama_layout as D
 from simcore.kernel.drama import simulate_viewers
 from simcore.scenario import LoadedScenario
 
-CHUNK_VIEWERS = 16_384  # viewers per random stream; fixed, so results never depend on it
 _CH = {name: i for i, name in enumerate(CHANNELS)}
 
 
@@ -46,23 +45,12 @@ def simulate_groups(plan: DramaPlan, draw: int, groups: list[tuple[int, int, int
     """Kernel sums [group, N_ROWS, age] and episode reach [group, episode] of groups of
     viewers, each (cohort, viewers, stream), in one parallel kernel call; each chunk of a
     group has its own stream."""
-    sizes, slots, states = [], [], []
-    for slot, (cohort, n, stream) in enumerate(groups):
-        n_chunks = -(-int(n) // CHUNK_VIEWERS)
-        if n_chunks == 0:
-            continue
-        chunk = np.full(n_chunks, CHUNK_VIEWERS, dtype=np.int64)
-        chunk[-1] = int(n) - CHUNK_VIEWERS * (n_chunks - 1)
-        sizes.append(chunk)
-        slots.append(np.full(n_chunks, slot, dtype=np.int64))
-        states.append(seeding.chunk_states(plan.seed, draw, cohort, n_chunks, point, stream,
-                                           plan.market))
-    if not sizes:
+    chunks = seeding.chunk_layout(plan.seed, draw, groups, point, plan.market)
+    if chunks is None:
         return (np.zeros((len(groups), D.N_ROWS, plan.horizon + 1)),
                 np.zeros((len(groups), plan.episodes)))
-    return simulate_viewers(np.concatenate(sizes), np.concatenate(slots),
-                            np.concatenate(states), plan.params, plan.weights, plan.price,
-                            plan.pack_coins, plan.pack_usd, plan.horizon, len(groups))
+    return simulate_viewers(*chunks, plan.params, plan.weights, plan.price, plan.pack_coins,
+                            plan.pack_usd, plan.horizon, len(groups))
 
 
 def simulate_series(plan: DramaPlan, draw: int, point: int = 0):
@@ -116,17 +104,15 @@ def simulate_drama_plans(loaded: LoadedScenario, plans: list[DramaPlan], values:
     total = np.zeros((n, c, D.N_ROWS, ages))          # all channels: memory ~ draws x cohorts
     revenue_channel = np.zeros((n, len(CHANNELS), ages))
     reach = np.zeros((n, base.episodes))
-    money = np.zeros((n, 6))
+    money = np.stack([plan.money.as_array() for plan in plans])
     for d, plan in enumerate(plans):
         stream = d if streams is None else int(streams[d])
         spend[d], viewers[d], sums, reach[d] = simulate_series(plan, stream, point)
-        money[d] = plan.money.as_array()
         total[d] = sums.sum(axis=0)
         revenue_channel[d] = revenue_rows(sums.sum(axis=1), money[d]).sum(axis=-2)
         if progress is not None:
             progress(1)
-    ds = build_drama_dataset(total, revenue_channel, spend, viewers, reach, money, loaded,
-                             values)
-    if streams is not None and np.unique(streams).size == n:
-        ds = ds.assign_coords(draw=ds.draw.copy(data=np.asarray(streams, dtype=np.int64)))
-    return ds
+    from simcore.simulate import label_draws
+
+    return label_draws(build_drama_dataset(total, revenue_channel, spend, viewers, reach,
+                                           money, loaded, values), streams)

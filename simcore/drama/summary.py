@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from simcore.analysis import day_quantiles
 from simcore.drama.plan import METHODS, SOURCES
 
 
@@ -54,8 +55,6 @@ def summarize_drama(ds: xr.Dataset) -> DramaSummary:
     viewers = viewers.where(viewers > 0)
     pnl = ds.series_pnl.isel(age=-1).values
     roi = ds.roi.isel(age=-1).values
-    payback = np.where(np.isnan(ds.series_payback_day.values), np.inf,
-                       ds.series_payback_day.values)
 
     def stats(v):
         q = np.nanquantile(v, (0.05, 0.5, 0.95))
@@ -74,7 +73,7 @@ def summarize_drama(ds: xr.Dataset) -> DramaSummary:
         spend_usd=float(ds.spend.sum("cohort").mean()),
         production_usd=float(ds.production_budget.mean()),
         pnl={**stats(pnl), "prob_profit": float(np.mean(pnl >= 0))}, roi=stats(roi),
-        payback_p50=float(np.quantile(payback, 0.5, method="inverted_cdf")),
+        payback_p50=float(day_quantiles(ds.series_payback_day.values, 0.5)),
         roas_ua=float(ds.roas_paid.isel(age=-1).mean()),
         roas_all=float(ds.roas.isel(age=-1).mean()))
 
