@@ -55,12 +55,17 @@ def check_output(path, formats: tuple[str, ...], key: str = "--output") -> Path:
                             f"*{formats[0]}")
     if path.suffix.lower() not in formats:
         raise ScenarioError(key, f"= {str(path)!r}: use {' or '.join(formats)}")
+    check_folder(path, key)
+    return path
+
+
+def check_folder(path: Path, key: str = "--output") -> None:
+    """The folder ``path`` goes in exists and is writable."""
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise ScenarioError(key, f"= {str(path)!r}: folder {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK):
         raise ScenarioError(key, f"= {str(path)!r}: folder {str(parent)!r} is not writable")
-    return path
 
 
 def write_atomic(path, write: Callable[[str], None] | bytes) -> Path:

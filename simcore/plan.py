@@ -198,7 +198,7 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
         prm[K.IAP_R], prm[K.IAP_ALPHA] = iap.r, iap.alpha
         prm[K.GG_P], prm[K.GG_Q], prm[K.GG_GAMMA] = iap.p, iap.q, iap.gamma
         tiers = np.asarray(iap.tiers, dtype=float)
-        iap_net = (1 - s.iap.tax_rate) * (1 - s.iap.platform_fee) * (1 - s.iap.refund_rate)
+        iap_net = s.iap.net_share
 
     c = s.campaign
     acq = compile_acquisition(c)

@@ -11,7 +11,6 @@ written by an uninterrupted sweep.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from simcore.errors import ScenarioError
+from simcore.outputs import check_folder
 
 DONE = "done"
 
@@ -32,11 +32,7 @@ def check_store(path, resume: bool, key: str = "--output") -> Path:
     path = Path(path)
     if path.suffix.lower() != ".zarr":
         raise ScenarioError(key, f"= {str(path)!r}: an incremental sweep store ends in .zarr")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise ScenarioError(key, f"= {str(path)!r}: folder {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ScenarioError(key, f"= {str(path)!r}: folder {str(parent)!r} is not writable")
+    check_folder(path, key)
     if path.exists() and not resume:
         raise ScenarioError(key, f"= {str(path)!r}: already exists; add --resume to finish "
                             "the sweep it holds, or remove it to start again")

@@ -7,6 +7,7 @@ import numpy as np
 from simcore.drama.plan import compile_drama
 from simcore.drama.simulate import simulate_groups
 from simcore.scenario import scenario_from_text
+from tests.cli_helpers import render
 
 # Values are TOML literals, so a test can put in any TOML value.
 TINY: dict[str, dict[str, str]] = {
@@ -31,15 +32,6 @@ TINY: dict[str, dict[str, str]] = {
              "production_budget_usd": "20000.0", "launch_spike": "3.0", "launch_days": "8"},
     "organic": {"search_per_day": "300.0", "profile_per_day": "200.0", "days": "3"},
 }
-
-
-def render(sections: dict[str, dict[str, str]]) -> str:
-    out = []
-    for name, keys in sections.items():
-        out.append(f"[{name}]")
-        out += [f"{k} = {v}" for k, v in keys.items()]
-        out.append("")
-    return "\n".join(out)
 
 
 def scenario_text(put: dict[str, str] | None = None, drop: tuple[str, ...] = (),

@@ -19,6 +19,8 @@ from typing import Callable
 
 import pytest
 
+from tests.cli_helpers import render
+
 TIMEOUT_S = 120
 SCENARIO = "bad_scenario.toml"
 OUT = "OUT.nc"
@@ -44,15 +46,6 @@ IAP = {"payer_share_d7": "0.015", "payer_share_d30": "0.025", "arppu_d30_usd": "
        "platform_fee": "0.3"}
 
 Mutation = Callable[[dict], None]
-
-
-def render(sections: dict[str, dict[str, str]]) -> str:
-    out = []
-    for name, keys in sections.items():
-        out.append(f"[{name}]")
-        out += [f"{k} = {v}" for k, v in keys.items()]
-        out.append("")
-    return "\n".join(out)
 
 
 # --- mutations ------------------------------------------------------------------------------

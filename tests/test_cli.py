@@ -9,14 +9,14 @@ from __future__ import annotations
 import importlib.metadata
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
 
-TIMEOUT_S = 300
+from tests.cli_helpers import ok, simcore
+
 REPO = Path(__file__).resolve().parents[1]
 REPO_SCENARIOS = sorted((REPO / "scenarios").glob("*.toml"))
 PACKAGED = ("backpack_battle_jp", "brain_puzzle_us", "drama_free_licensed_us",
@@ -27,16 +27,6 @@ FAST_SCENARIO = REPO / "scenarios" / "brain_puzzle_us.toml"
 
 VARIABLES = ("spend", "activations", "active_users", "sessions", "ad_impressions",
              "revenue_iaa", "revenue_iap", "payers", "roas", "payback_day", "cpa")
-
-
-def simcore(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "simcore", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=TIMEOUT_S)
-
-
-def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-3000:]}"
-    return result
 
 
 def one_line_error(result: subprocess.CompletedProcess) -> str:

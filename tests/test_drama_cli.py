@@ -4,8 +4,6 @@ series (files rendered and checked for content)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,21 +11,11 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from tests.cli_helpers import ok, simcore
 from tests.drama_helpers import scenario_text
 
-TIMEOUT_S = 300
 SMALL = ["--draws", "3", "--set", "campaign.days=2", "--set", "simulation.horizon_days=30",
          "--set", "organic.days=3"]
-
-
-def simcore(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "simcore", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=TIMEOUT_S)
-
-
-def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-3000:]}"
-    return result
 
 
 BAD = [

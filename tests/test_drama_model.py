@@ -13,7 +13,8 @@ import pytest
 import simcore
 from simcore.drama.funnel import episode_share
 from simcore.kernel import drama_layout as D
-from tests.drama_helpers import render, replicates, tiny, tiny_plan, TINY
+from tests.cli_helpers import render
+from tests.drama_helpers import TINY, replicates, tiny, tiny_plan
 from tests.helpers import within_sigmas
 
 @pytest.mark.parametrize("heterogeneity", [True, False], ids=["beta", "homogeneous"])

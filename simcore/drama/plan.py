@@ -122,7 +122,7 @@ def compile_drama(s: Scenario) -> DramaPlan:
     prm[D.MONTHLY_USD] = u.monthly_pass_usd or 0.0
     prm[D.WEEKLY_DAYS], prm[D.MONTHLY_DAYS] = PASS_DAYS["weekly"], PASS_DAYS["monthly"]
     money = DramaMoney(
-        purchase_net_share=(1 - u.tax_rate) * (1 - u.platform_fee) * (1 - u.refund_rate),
+        purchase_net_share=u.net_share,
         tiktok_pay_factor=1.0 - u.tiktok_pay_discount,
         ad_unlock_usd=u.ad_ecpm_usd / 1000.0 * u.ad_developer_share,
         ad_share_usd=deal.ad_share_rpm_usd / 1000.0 * deal.ad_share,

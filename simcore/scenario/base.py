@@ -30,3 +30,21 @@ def mode_keys(model, section: str, switch: str, keys_by_mode: dict) -> None:
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class PurchaseDeductions(Section):
+    """What comes off a purchase before it reaches the developer or producer (the fields of
+    ``[iap]`` and of a drama's ``[unlocks]``)."""
+
+    platform_fee: float = field(unit="share", description="Share of the net-of-tax price "
+                                "kept by the platform", ge=0, lt=1)
+    tax_rate: float = field(0.0, unit="share", description="Share of the consumer price that "
+                            "is tax (VAT/GST included in price; 0 where tax is added on top)",
+                            ge=0, lt=1)
+    refund_rate: float = field(0.0, unit="share", description="Share of purchase value "
+                               "refunded", ge=0, lt=1)
+
+    @property
+    def net_share(self) -> float:
+        """Share of the consumer price that is kept: (1 - tax)(1 - fee)(1 - refunds)."""
+        return (1 - self.tax_rate) * (1 - self.platform_fee) * (1 - self.refund_rate)

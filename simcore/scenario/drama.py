@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from simcore.errors import ScenarioError
-from simcore.scenario.base import Section, field
+from simcore.scenario.base import PurchaseDeductions, Section, field
 
 PASS_DAYS = {"weekly": 7, "monthly": 30}   # days a pass unlocks every episode
 # sections that describe a game and mean nothing for a drama, and the other way round
@@ -80,7 +80,7 @@ class Series(Section):
         return self
 
 
-class Unlocks(Section):
+class Unlocks(PurchaseDeductions):
     """How a viewer unlocks an episode after the paywall, and what it brings.
 
     A viewer who wants a locked episode and holds neither a running pass nor enough coins
@@ -137,13 +137,6 @@ class Unlocks(Section):
                                     "the chances to buy coins or a pass at the paywall by "
                                     "(1 - d) ** -elasticity",
                                     ge=0, le=10)
-    platform_fee: float = field(unit="share", description="Share of the net-of-tax price "
-                                "kept by the platform", ge=0, lt=1)
-    tax_rate: float = field(0.0, unit="share", description="Share of the consumer price that "
-                            "is tax (VAT/GST included in price; 0 where tax is added on top)",
-                            ge=0, lt=1)
-    refund_rate: float = field(0.0, unit="share", description="Share of purchase value "
-                               "refunded", ge=0, lt=1)
 
     @model_validator(mode="after")
     def _consistent(self):

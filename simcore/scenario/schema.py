@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 from pydantic import model_validator
 
 from simcore.errors import ScenarioError
-from simcore.scenario.base import Section, field
+from simcore.scenario.base import PurchaseDeductions, Section, field
 from simcore.scenario.base import mode_keys as _mode_keys
 from simcore.scenario.drama import Deal, Series, Unlocks, check_kind
 
@@ -231,7 +231,7 @@ class Ads(Section):
                                    "the developer", gt=0, le=1)
 
 
-class Iap(Section):
+class Iap(PurchaseDeductions):
     r: float | None = field(None, description="Gamma shape r of the purchase rate per active "
                             "day (Pareto/NBD, BG/NBD naming)", gt=0, le=1e3)
     alpha: float | None = field(None, unit="active days", description="Gamma rate alpha of "
@@ -253,13 +253,6 @@ class Iap(Section):
     price_tiers_usd: list[float] | None = field(
         None, unit="USD", description="Platform price points; each purchase is the tier "
         "nearest its Gamma-Gamma value (in log space)")
-    platform_fee: float = field(unit="share", description="Share of the net-of-tax price "
-                                "kept by the platform", ge=0, lt=1)
-    tax_rate: float = field(0.0, unit="share", description="Share of the consumer price that "
-                            "is tax (VAT/GST included in price; 0 where tax is added on top)",
-                            ge=0, lt=1)
-    refund_rate: float = field(0.0, unit="share", description="Share of purchase value "
-                               "refunded", ge=0, lt=1)
 
     @model_validator(mode="after")
     def _one_form_each(self):
