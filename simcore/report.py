@@ -46,6 +46,12 @@ footer { margin-top: 3rem; color: #777; font-size: 0.85rem; }
 # --- formatting --------------------------------------------------------------------------------
 
 def _e(value) -> str:
+    """``value`` as HTML text, safe in element content and in quoted attributes alike.
+
+    Every string that comes from a dataset or a scenario (attributes, coordinate labels such
+    as region names, variable and parameter names, the stored scenario text) goes through
+    here before it enters the page: a crafted dataset must not inject markup or script.
+    """
     return html.escape(str(value), quote=True)
 
 
@@ -74,7 +80,8 @@ def _value(v: float) -> str:
 
 
 def _table(headers, rows, caption: str | None = None, cls: str | None = None) -> str:
-    """An HTML table; ``headers`` and the cells of ``rows`` are already-escaped HTML."""
+    """An HTML table; ``caption``, ``headers`` and the cells of ``rows`` are already-escaped
+    HTML (pass dataset strings through ``_e`` first), ``cls`` a fixed class name."""
     out = [f'<table class="{cls}">' if cls else "<table>"]
     if caption:
         out.append(f"<caption>{caption}</caption>")
@@ -154,7 +161,7 @@ def _summary_tables(ds, s: Summary) -> str:
         parts.append(_table(
             ("market", "share of spend", "CPA p50 [USD]", f"ROAS D{s.day} p50",
              f"P(ROAS D{s.day} &ge; {_e(f'{s.target:g}')})"),
-            [(r, _share(sh), _usd(cpa), _ratio(roas), f"{p:.2f}")
+            [(_e(r), _share(sh), _usd(cpa), _ratio(roas), f"{p:.2f}")
              for r, sh, cpa, roas, p in s.markets],
             caption="Markets (each on its own spend and users)"))
 
@@ -231,6 +238,8 @@ def build_report(ds, day: int | None = None, target: float = 1.0) -> str:
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        # the mark by which simcore.outputs.written_by_simcore knows a page it may replace
+        f'<meta name="generator" content="simcore {_e(__version__)}">',
         f"<title>{title}: simcore report</title>",
         f"<style>{_CSS}</style>",
         "</head>",
@@ -254,9 +263,11 @@ def build_report(ds, day: int | None = None, target: float = 1.0) -> str:
     ])
 
 
-def write_report(ds, path, day: int | None = None, target: float = 1.0) -> Path:
+def write_report(ds, path, day: int | None = None, target: float = 1.0,
+                 force: bool = False) -> Path:
     """Write ``build_report(ds, day, target)`` to ``path`` (.html) atomically: a temporary
-    file in the same folder, then a rename. A bad path is a one-line ``ScenarioError``."""
-    path = check_output(path, FORMATS, key="-o")
+    file in the same folder, then a rename. A bad path, or an existing file simcore did not
+    write (unless ``force``), is a one-line ``ScenarioError``."""
+    path = check_output(path, FORMATS, key="-o", force=force)
     page = build_report(ds, day=day, target=target)
     return write_atomic(path, page.encode("utf-8"))
