@@ -273,7 +273,8 @@ def sweep(loaded, grid: dict[str, Sequence[float]], executor=None, store=None,
     the seeding's point), so the result is the same on any ``executor`` (default: this
     process; see ``simcore.executors``) and for any ``block_draws``. ``store`` (a ``.zarr``
     path) writes each finished task there and returns the dataset read from it (lazily);
-    ``resume=True`` continues the sweep a store holds, running only its missing tasks.
+    ``resume=True`` continues the sweep a store holds, running only its missing tasks and
+    those whose values, read back, fail their checksum (``simcore.sweep_store``).
     ``progress`` is called with 1 after each finished task.
     """
     plan = Sweep(loaded, grid, block_draws)

@@ -5,9 +5,11 @@ stores; the progress bar over tasks."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import re
+import shutil
 import signal
 import struct
 import subprocess
@@ -22,7 +24,7 @@ import xarray as xr
 import simcore
 from simcore.errors import ScenarioError
 from simcore.sweep_store import ZarrSink, open_sweep
-from simcore.sweeps import Sweep, sweep
+from simcore.sweeps import OUTCOMES, Sweep, sweep
 
 SMALL = ["simulation.draws=6", "campaign.days=2", "simulation.horizon_days=14",
          "campaign.daily_budget_usd=300"]
@@ -166,3 +168,159 @@ def test_progress_bar_counts_tasks_with_an_eta(tmp_path):
     assert "12/12" in shown, shown
     # tqdm's meter: [elapsed<remaining, rate]
     assert re.search(r"\[\d\d:\d\d<\d\d:\d\d, +[\d.]+ ?(task/s|s/task)\]", shown), shown
+
+
+# --- a damaged store: resume verifies what the store claims done (checksums) -------------
+
+@pytest.fixture(scope="module")
+def pristine(loaded, tmp_path_factory):
+    """A complete store of 12 tasks (4 points x 3 blocks of 2 draws), copied by each test."""
+    store = tmp_path_factory.mktemp("pristine") / "sweep.zarr"
+    sweep(loaded, GRID, store=store, block_draws=2)
+    return store
+
+
+def _copy(pristine, tmp_path):
+    store = tmp_path / "sweep.zarr"
+    shutil.copytree(pristine, store)
+    return store
+
+
+def _garbage(file):
+    file.write_bytes(np.random.default_rng(0).bytes(200))
+
+
+def _truncate(file):
+    file.write_bytes(file.read_bytes()[:file.stat().st_size // 2])
+
+
+DAMAGE = {"garbage": ("roas/c/0/1/2/0", _garbage), "truncated": ("roas_paid/c/1/0/0/0",
+                                                                   _truncate),
+          "deleted": ("roas/c/1/1/1/0", lambda f: f.unlink()),
+          "deleted scalar": ("cpa/c/0/0/1", lambda f: f.unlink()),
+          "checksum garbage": ("checksum/c/1/0/2", _garbage)}
+
+
+def _resume(loaded, store, reference, repaired, computed_tasks):
+    """Resume ``store``: ``repaired`` tasks fail the check, ``computed_tasks`` are computed,
+    and the result is the uninterrupted sweep's, with no NaN ROAS."""
+    plan = Sweep(loaded, GRID, block_draws=2)
+    sink = ZarrSink(plan, store, resume=True)
+    pending = sink.missing(plan.tasks)
+    assert (sink.repaired, len(pending), sink.already) == (repaired, computed_tasks,
+                                                           12 - computed_tasks)
+    computed = []
+    ds = plan.run(sink=sink, progress=computed.append).load()
+    assert sum(computed) == computed_tasks and sink.repaired == repaired
+    xr.testing.assert_identical(ds, reference)
+    assert not np.isnan(ds.roas.values).any()
+    xr.testing.assert_identical(open_sweep(store).load(), reference)
+    return sink
+
+
+@pytest.mark.parametrize("case", list(DAMAGE))
+def test_resume_recomputes_the_tasks_whose_chunks_are_damaged(case, loaded, reference,
+                                                              pristine, tmp_path):
+    store = _copy(pristine, tmp_path)
+    chunk, damage = DAMAGE[case]
+    damage(store / chunk)
+    with pytest.raises(ScenarioError, match="1 of 12 tasks are not done or fail their "
+                                            "checksum.*--resume"):
+        open_sweep(store)                # never the values a deleted chunk reads as (NaN)
+    _resume(loaded, store, reference, repaired=1, computed_tasks=1)
+
+
+def test_a_done_flag_without_its_values_is_recomputed(loaded, reference, tmp_path):
+    """A task flagged done whose values were never written (a crash between the writes,
+    had the flag come first) and an unreadable flag: both computed again."""
+    import zarr
+
+    store = tmp_path / "sweep.zarr"
+    plan = Sweep(loaded, GRID, block_draws=2)
+
+    def stop_after_five(n, seen=[]):
+        seen.append(n)
+        if len(seen) == 5:
+            raise Stop
+
+    with pytest.raises(Stop):
+        plan.run(sink=ZarrSink(plan, store), progress=stop_after_five)
+    done = zarr.open_group(str(store), mode="r+")["done"]
+    assert int(done[...].sum()) == 10    # tasks 0-4: point 0 (3 blocks) and point 1's first
+    done[1, 1, 2:4] = 1                  # point 3, block 1: never written
+    _garbage(store / "done/c/0/0/0")     # task 0's flag unreadable: not done
+    _resume(loaded, store, reference, repaired=1, computed_tasks=8)
+
+
+def test_damaged_coordinates_and_parameters_are_written_again(loaded, reference, pristine,
+                                                              tmp_path):
+    store = _copy(pristine, tmp_path)
+    (store / "param_retention.d1/c/0").unlink()
+    _garbage(store / "ads.ecpm_rewarded_usd/c/0")
+    with pytest.raises(ScenarioError, match="sampled parameters fail their checksum"):
+        open_sweep(store)
+    sink = _resume(loaded, store, reference, repaired=0, computed_tasks=0)
+    assert sorted(sink.rewritten) == ["ads.ecpm_rewarded_usd", "param_retention.d1"]
+
+
+def test_a_failed_write_never_leaves_a_task_flagged_done(loaded, reference, tmp_path,
+                                                         monkeypatch):
+    """The flag comes after the values are flushed to disk and their checksum recorded."""
+    import simcore.sweep_store as sweep_store
+
+    flushed = []
+
+    def fail_on_checksum(path, arrays, cell):
+        flushed.append(sorted(arrays))
+        if "checksum" in arrays:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sweep_store, "_flush", fail_on_checksum)
+    store = tmp_path / "sweep.zarr"
+    plan = Sweep(loaded, GRID, block_draws=2)
+    with pytest.raises(sweep_store.StoreWriteError):
+        plan.run(sink=ZarrSink(plan, store))
+    assert flushed == [sorted(OUTCOMES), ["checksum"]]
+    monkeypatch.undo()
+    _resume(loaded, store, reference, repaired=0, computed_tasks=12)
+
+
+def _remove_attr(name):
+    def edit(store):
+        meta = json.loads((store / "zarr.json").read_text())
+        del meta["attributes"][name]
+        (store / "zarr.json").write_text(json.dumps(meta))
+    return edit
+
+
+METADATA = {"array zarr.json garbage": (lambda s: _garbage(s / "roas/zarr.json"),
+                                        "metadata of 'roas' cannot be read"),
+            "done array deleted": (lambda s: shutil.rmtree(s / "done"),
+                                   "metadata of 'done' cannot be read"),
+            "group zarr.json garbage": (lambda s: _garbage(s / "zarr.json"),
+                                        "not a simcore sweep store, or its metadata is damaged"),
+            "fingerprint missing": (_remove_attr("sweep_fingerprint"),
+                                    "not a simcore sweep store, or its metadata is damaged"),
+            "checksum attribute missing": (_remove_attr("sweep_check"),
+                                           "'sweep_check' attribute is missing")}
+
+
+@pytest.mark.parametrize("case", list(METADATA))
+def test_a_store_with_damaged_metadata_cannot_be_resumed(case, loaded, pristine, tmp_path):
+    store = _copy(pristine, tmp_path)
+    damage, message = METADATA[case]
+    damage(store)
+    plan = Sweep(loaded, GRID, block_draws=2)
+    with pytest.raises(ScenarioError, match=re.escape(message) + ".*new -o"):
+        ZarrSink(plan, store, resume=True)
+
+
+def test_cli_damaged_metadata_is_one_line(pristine, tmp_path):
+    store = _copy(pristine, tmp_path)
+    _garbage(store / "done/zarr.json")
+    result = subprocess.run(_cli("--block-draws", "2", "-o", "sweep.zarr", "--resume"),
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "damaged beyond repair" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
