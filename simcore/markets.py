@@ -1,7 +1,8 @@
 """Multi-market runs: one scenario across several regions, each with its share of the budget.
 
-Each ``[[markets]]`` table becomes a full scenario: the scenario's values (which describe its
-own ``campaign.region``) moved to the market's region levels (``simcore.regions``: unit cost,
+Each ``[[markets]]`` table becomes a full scenario (``simcore.scenario.markets``, resolved and
+validated when the scenario loads): the scenario's values (which describe its own
+``campaign.region``) moved to the market's region levels (``simcore.regions``: unit cost,
 eCPMs, purchase values scaled by the ratio of the indices; the region's tax rate), the daily
 budget times the market's share, then the market's ``set`` overrides. Markets share each
 draw's uncertain parameters (draw d is one state of the world everywhere) and use their own
@@ -11,7 +12,6 @@ random streams for campaigns and users. The run's dataset adds the markets up an
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import numpy as np
@@ -19,9 +19,10 @@ import xarray as xr
 
 from simcore.analysis import net_revenue
 from simcore.dataset import add_outcomes, add_parameters, scenario_attrs
-from simcore.errors import ScenarioError
-from simcore.regions import REGION_LEVELS
 from simcore.scenario import LoadedScenario
+from simcore.scenario.markets import market_scenarios
+
+__all__ = ["ADDITIVE", "market_scenarios", "run_markets"]
 
 # variables that add up across markets (the rest are derived by ``add_outcomes``)
 ADDITIVE = ("spend", "spend_by_channel", "spend_revenue_share", "activations",
@@ -29,72 +30,6 @@ ADDITIVE = ("spend", "spend_by_channel", "spend_revenue_share", "activations",
             "revenue_by_channel",
             "active_users", "sessions", "ad_impressions", "ad_impressions_rewarded", "purchases",
             "revenue_iaa", "revenue_iap", "payers")
-
-
-def _toml(value) -> str:
-    """A value as TOML text, for an override."""
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, str):
-        return json.dumps(value)
-    return repr(value)
-
-
-def market_scenarios(loaded: LoadedScenario) -> list[LoadedScenario]:
-    """The scenario of each market, in ``[[markets]]`` order.
-
-    The market's share of the budget also splits what the scenario states for all markets
-    together: creator videos, organic arrivals (search, profile, Mini Games Center scale) and
-    the daily-budget caps of UA rules.
-    """
-    s = loaded.scenario
-    base = REGION_LEVELS[s.campaign.region]
-    out = []
-    for i, market in enumerate(s.markets):
-        level, share = REGION_LEVELS[market.region], market.budget_share
-        split = {"campaign.daily_budget_usd": share}
-        if s.campaign.bidding == "target_cpa":
-            split["campaign.target_cpa_usd"] = level.cost_index / base.cost_index
-        else:
-            split["campaign.cpm_usd"] = level.cost_index / base.cost_index
-        if s.ads is not None:
-            ratio = level.ecpm_index / base.ecpm_index
-            split |= {"ads.ecpm_rewarded_usd": ratio, "ads.ecpm_interstitial_usd": ratio}
-        if s.iap is not None:
-            key = "iap.gamma" if s.iap.gamma is not None else "iap.arppu_d30_usd"
-            split[key] = level.price_index / base.price_index
-        if s.creator is not None:
-            split["creator.videos_per_day"] = share
-        if s.organic is not None:
-            split |= {f"organic.{k}": share for k in ("search_per_day", "profile_per_day",
-                                                        "games_center_scale")}
-        overrides = ["markets=[]", f'campaign.region="{market.region}"']
-        if s.campaign.daily_budgets_usd is not None:
-            overrides.append("campaign.daily_budgets_usd="
-                             + _toml([b * share for b in s.campaign.daily_budgets_usd]))
-        if s.iap is not None and market.region != s.campaign.region:
-            overrides.append(f"iap.tax_rate={level.tax_rate!r}")
-        if s.rules:
-            rules = [{k: v for k, v in r.model_dump().items() if v is not None}
-                     for r in s.rules]
-            for r in rules:
-                if "max_daily_budget_usd" in r:
-                    r["max_daily_budget_usd"] *= share
-            overrides.append(f"rules={_toml(rules)}")
-        try:
-            m = loaded.with_overrides(*overrides)
-            for key, factor in split.items():
-                if factor != 1.0:
-                    m = m.scaled(key, factor)
-            if market.set:
-                m = m.with_overrides(*(f"{k}={_toml(v)}" for k, v in market.set.items()))
-        except ScenarioError as err:
-            raise ScenarioError(f"markets.{i} ({market.region}): {err.key}", err.message,
-                                loaded.source) from None
-        out.append(m)
-    return out
 
 
 def run_markets(loaded: LoadedScenario, progress: Callable[[int], None] | None = None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from simcore.acquisition import expected_activations
-from simcore.plan import Plan
+from simcore.errors import ScenarioError
+from simcore.plan import Plan, compile_loaded
 from simcore.scenario import LoadedScenario
 
 
@@ -21,7 +22,31 @@ def format_resolved(loaded: LoadedScenario, plan: Plan) -> str:
             lines.append(f"    d{age:<3} target {want:8.4f}  fitted {got:8.4f}")
     lines += acquisition_lines(plan.acquisition)
     lines += _share_and_iap_lines(plan)
+    lines += market_lines(loaded)
     return "\n".join(lines)
+
+
+def market_lines(loaded: LoadedScenario) -> list[str]:
+    """Each market's campaign, after checking the market as ``simcore run`` runs it: every
+    draw's scenario and the compiled plan (a problem names the market and the key)."""
+    if not loaded.markets:
+        return []
+    lines = ["", "[resolved.markets]  (each market: the scenario moved to its region, its "
+             "share of the budget, its set applied)"]
+    for i, (market, m) in enumerate(zip(loaded.scenario.markets, loaded.markets)):
+        where = f"markets.{i} ({market.region})"
+        try:
+            m.draw_scenarios()
+            a = compile_loaded(m).acquisition
+        except ScenarioError as err:
+            raise ScenarioError(f"{where}: {err.key}" if err.key else where, err.message,
+                                loaded.source) from None
+        cost = "CPA" if a.bidding == "target_cpa" else "CPM"
+        lines.append(f"  {market.region}  share {market.budget_share:<5g} spend "
+                     f"{a.budgets_usd.sum():,.0f} USD  {cost} {_range(a.unit_costs_usd, '.4g')}"
+                     f" USD  expected activations/day "
+                     f"{_range(expected_activations(a), ',.0f')}")
+    return lines
 
 
 def scenario_lines(loaded: LoadedScenario) -> list[str]:
@@ -82,7 +107,9 @@ def _uncertainty_lines(loaded: LoadedScenario) -> list[str]:
     if not u.parameters:
         return []
     scenarios, _ = loaded.draw_scenarios()  # raises on a draw whose sampled values conflict
-    lines = ["", f"[uncertainty]  (values above are medians; all {len(scenarios)} draws valid)"]
+    each = f" in each of the {len(loaded.markets)} markets" if loaded.markets else ""
+    lines = ["", f"[uncertainty]  (values above are medians; all {len(scenarios)} draws "
+             f"valid{each})"]
     for d in u.parameters:
         p5, p50, p95 = d.ppf(np.array([0.05, 0.5, 0.95]))
         lines.append(f"  {d.key} ~ {d.describe()}    p5 {p5:.4g}  p50 {p50:.4g}  "

@@ -1,12 +1,22 @@
-"""Read a scenario file, apply ``--set`` overrides, validate; report errors in one line."""
+"""Read a scenario file, apply ``--set`` overrides, validate; report errors in one line.
+
+Limits on what is read (each refused with one line naming the file and the limit): a scenario
+file is a regular file of at most ``MAX_SCENARIO_BYTES`` (1 MiB; the packaged ones are under
+10 KiB), UTF-8 (one leading byte-order mark is accepted), with arrays and tables nested at
+most ``MAX_NESTING`` levels deep (a scenario needs 5: ``[[markets]]``, its ``set``, a
+distribution table, its ``values``).
+"""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import hashlib
 import json
 import math
+import os
+import stat
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -19,14 +29,18 @@ from pydantic import BaseModel, ValidationError
 
 from simcore.errors import ScenarioError
 from simcore.scenario.drama import DRAMA_ONLY
+from simcore.scenario.markets import quoted, resolve_markets
 from simcore.scenario.schema import RUN_SHAPE_KEYS, RUN_SHAPE_SECTIONS, Scenario
 from simcore.scenario.uncertainty import (Uncertainty, check_matrix, parse_correlations,
                                           parse_distribution, range_text)
 
 PACKAGED = "simcore.scenarios"
 DEFAULT_SCENARIO = "reborn_emperor_us"
-
-
+MAX_SCENARIO_BYTES = 1 << 20    # [bytes] largest scenario file read (1 MiB)
+MAX_NESTING = 32                # deepest nesting of arrays and tables in a scenario
+BOM = "\ufeff"                  # a UTF-8 byte-order mark, skipped at the start of a file
+TOO_DEEP = (f"nested too deeply: arrays and tables may nest at most {MAX_NESTING} levels "
+            "(MAX_NESTING)")
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,9 @@ class LoadedScenario:
     uncertainty: Uncertainty = Uncertainty()
     data: dict | None = None  # parsed TOML (overrides applied, medians in place of dists)
     origin: str = ""          # the file (or name) alone, without the overrides
+    # each [[markets]] table's scenario (see simcore.scenario.markets), resolved at load
+    markets: tuple["LoadedScenario", ...] = dataclasses.field(default=(), compare=False,
+                                                                repr=False)
 
     @property
     def resolved_json(self) -> str:
@@ -69,20 +86,24 @@ class LoadedScenario:
         A number is multiplied; a distribution becomes that of ``factor`` times the value
         (every argument in the field's unit is scaled; a beta cannot be scaled).
         """
+        return self.with_overrides(self.scaled_override(key, factor))
+
+    def scaled_override(self, key: str, factor: float) -> str:
+        """The ``dotted.key=value`` override that ``scaled(key, factor)`` applies."""
         dist = next((d for d in self.uncertainty.parameters if d.key == key), None)
         if dist is None:
             section, _, name = key.partition(".")
             value = getattr(getattr(self.scenario, section, None), name, None)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ScenarioError(key, "not a numeric field of this scenario", self.source)
-            return self.with_overrides(f"{key}={value * factor!r}")
+            return f"{key}={value * factor!r}"
         if dist.kind == "beta":
             raise ScenarioError(key, "a beta distribution cannot be scaled; give new mean and "
                                 "sd with with_overrides()", self.source)
         args = {k: ([x * factor for x in v] if k == "values" else v)
                 if k in ("values", "weights") else v * factor for k, v in dist.args.items()}
         table = ", ".join(f"{k} = {v!r}" for k, v in {"dist": dist.kind, **args}.items())
-        return self.with_overrides(f"{key}={{ {table} }}".replace("'", '"'))
+        return f"{key}={{ {table} }}".replace("'", '"')
 
     def with_overrides(self, *overrides: str) -> "LoadedScenario":
         """This scenario with more ``dotted.key=value`` overrides (validated the same way)."""
@@ -151,38 +172,105 @@ def load_scenario(spec: str | Path | None = None, overrides: list[str] | tuple[s
 
     Raises ``ScenarioError`` (one line, naming the file and key) on any problem.
     """
+    if isinstance(spec, str) and not spec.strip():
+        raise ScenarioError("", "empty file name: give a scenario file or the name of a "
+                            "packaged scenario (simcore scenarios lists them)",
+                            f"scenario file {spec!r}")
     path = resolve_path(spec)
     source = str(spec if spec is not None else path)
+    return load_text(read_scenario_file(path, source), source, tuple(overrides))
+
+
+def read_scenario_file(path: Path, source: str) -> str:
+    """The text of a scenario file, refused (``ScenarioError``) before reading when it is not
+    a regular file or is over ``MAX_SCENARIO_BYTES``; never reads more than that."""
+    def refuse(message: str) -> ScenarioError:
+        return ScenarioError("", message, source)
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError("", "no such scenario file", source) from None
-    except IsADirectoryError:
-        raise ScenarioError("", "is a directory, not a scenario file", source) from None
-    except UnicodeDecodeError:
-        raise ScenarioError("", "not UTF-8 text (is it a TOML scenario file?)", source) from None
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise refuse("no such scenario file") from None
     except OSError as exc:
-        raise ScenarioError("", f"cannot read: {exc.strerror}", source) from None
-    return load_text(text, source, tuple(overrides))
+        raise refuse(f"cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise refuse("is a directory, not a scenario file")
+    if not stat.S_ISREG(info.st_mode):
+        raise refuse(f"is {_file_kind(info.st_mode)}, not a regular file: a scenario is a "
+                     ".toml file")
+    too_big = (f"over the {MAX_SCENARIO_BYTES:,}-byte (1 MiB) limit of a scenario file "
+               "(MAX_SCENARIO_BYTES)")
+    if info.st_size > MAX_SCENARIO_BYTES:
+        raise refuse(f"is {info.st_size:,} bytes, {too_big}")
+    try:   # non-blocking, so a file swapped for a FIFO since the stat cannot hang the open
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise refuse("is not a regular file: a scenario is a .toml file")
+            raw = f.read(MAX_SCENARIO_BYTES + 1)
+    except FileNotFoundError:
+        raise refuse("no such scenario file") from None
+    except OSError as exc:
+        raise refuse(f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise refuse(f"is more than {MAX_SCENARIO_BYTES:,} bytes, {too_big}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise refuse("not UTF-8 text (is it a TOML scenario file?)") from None
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "a special file"
 
 
 def load_text(text: str, source: str, overrides: tuple[str, ...] = ()) -> LoadedScenario:
-    """Parse, override and validate scenario TOML text; ``source`` names it in errors."""
+    """Parse, override and validate scenario TOML text; ``source`` names it in errors.
+
+    A multi-market scenario's markets are resolved and validated too (``markets``).
+    """
+    text = text.removeprefix(BOM)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError("", f"not valid TOML: {exc}", source) from None
+    except RecursionError:
+        raise ScenarioError("", TOO_DEEP, source) from None
+    check_nesting(data, source)
     origin = source
     if overrides:
         source = f"{source} (with --set {' '.join(overrides)})"
         data = apply_overrides(data, overrides, source)
+        check_nesting(data, source)
+    unknown = unknown_key(data)
+    if unknown is not None:     # before the distributions: a misspelt key may be correlated
+        raise unknown.with_source(source)
     try:
         data, uncertainty = split_uncertainty(data, {o.partition("=")[0].strip()
                                                      for o in overrides})
     except ScenarioError as exc:
         raise exc.with_source(source) from None
-    return LoadedScenario(validate(data, source), source, text, tuple(overrides), uncertainty,
-                          data, origin)
+    loaded = LoadedScenario(validate(data, source), source, text, tuple(overrides),
+                            uncertainty, data, origin)
+    if loaded.scenario.markets:        # (a drama refuses [[markets]])
+        loaded = dataclasses.replace(loaded, markets=resolve_markets(loaded))
+    return loaded
+
+
+def check_nesting(data: dict, source: str) -> None:
+    """Refuse arrays and tables nested more than ``MAX_NESTING`` levels (walked without
+    recursion, so any depth is reported in one line)."""
+    stack = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_NESTING:
+            raise ScenarioError(dotted(path[:3]) + "...", TOO_DEEP, source)
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        stack.extend((v, path + (k,)) for k, v in items if isinstance(v, dict | list))
 
 
 def scenario_from_text(text: str, source: str = "<text>",
@@ -295,6 +383,8 @@ def parse_override(item: str, source: str) -> tuple[list[str], Any]:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
+    except RecursionError:
+        raise ScenarioError(key, TOO_DEEP, source) from None
     if not sep or not all(parts) or (len(parts) < 2 and not isinstance(value, list)):
         raise ScenarioError(key or item, "--set needs section.key=value, e.g. "
                             "--set campaign.daily_budget_usd=5000", source)
@@ -327,6 +417,58 @@ def validate(data: dict, source: str) -> Scenario:
         raise _first_error(exc, data).with_source(source) from None
 
 
+# --- unknown keys, reported before anything else ---------------------------------------------
+
+def unknown_key(data: dict) -> ScenarioError | None:
+    """The first key (in file order) that no section of the schema has, with a 'did you mean'
+    hint; None when every key is known. ``[[correlations]]`` tables are checked later."""
+    found = _unknown_keys(data, Scenario, ())
+    if not found:
+        return None
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return _unknown_key_error(found[0], more)
+
+
+def _unknown_keys(node: dict, model: type[BaseModel], loc: tuple) -> list[tuple]:
+    out = []
+    for name, value in node.items():
+        if not loc and name == "correlations":
+            continue
+        info = model.model_fields.get(name)
+        if info is None:
+            out.append(loc + (name,))
+            continue
+        sub = _model_of(info.annotation)
+        if sub is None:
+            continue
+        if isinstance(value, dict):
+            out += _unknown_keys(value, sub, loc + (name,))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, dict):
+                    out += _unknown_keys(item, sub, loc + (name, i))
+    return out
+
+
+def _unknown_key_error(loc: tuple, more: str = "") -> ScenarioError:
+    """'unknown key (did you mean ...?)' for the key at ``loc`` (a tuple of its parts)."""
+    parent, name = _parent_model(loc[:-1]), str(loc[-1])
+    hint = ""
+    if parent is not None:
+        close = difflib.get_close_matches(name, list(parent.model_fields), n=1, cutoff=0.6)
+        if close:
+            hint = f" (did you mean '{dotted(loc[:-1] + (close[0],))}'?)"
+        else:
+            hint = f" (valid keys: {', '.join(parent.model_fields)})"
+    return ScenarioError(dotted(loc), f"unknown key{hint}{more}")
+
+
+def dotted(parts) -> str:
+    """A key path as one line: ``ads.ecpm_rewarded_usd``, ``markets.0.region``,
+    ``ads."x[1]"`` (a part that is not a bare TOML key is quoted)."""
+    return ".".join(str(p) if isinstance(p, int) else quoted(str(p)) for p in parts)
+
+
 # --- turning pydantic's errors into one line ------------------------------------------------
 
 def _first_error(exc: ValidationError, data: dict) -> ScenarioError:
@@ -334,21 +476,12 @@ def _first_error(exc: ValidationError, data: dict) -> ScenarioError:
     # a misspelt key also makes the real one 'missing': report the misspelling, with its hint
     errors.sort(key=lambda e: e["type"] != "extra_forbidden")
     err = errors[0]
-    loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
-    key = ".".join(str(p) for p in loc if not _is_type_tag(p))
+    loc = _data_loc(err["loc"], data)
+    key = dotted(loc)
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     etype = err["type"]
     if etype == "extra_forbidden":
-        parent, name = _parent_model(loc[:-1]), str(loc[-1])
-        hint = ""
-        if parent is not None:
-            close = difflib.get_close_matches(name, list(parent.model_fields), n=1, cutoff=0.6)
-            if close:
-                prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
-                hint = f" (did you mean '{prefix}{close[0]}'?)"
-            else:
-                hint = f" (valid keys: {', '.join(parent.model_fields)})"
-        return ScenarioError(key, f"unknown key{hint}{more}")
+        return _unknown_key_error(loc, more)
     info = _field_info(loc)
     rng = _describe_range(info) if info is not None else ""
     if etype == "missing":
@@ -360,6 +493,24 @@ def _first_error(exc: ValidationError, data: dict) -> ScenarioError:
     return ScenarioError(key, f"= {shown}: {msg}{'; ' + rng if rng else ''}{more}")
 
 
+def _data_loc(loc, data) -> tuple:
+    """pydantic's error location without the union branch tags it adds: a part is kept
+    when it is a key (or index) of the data there, or when it is no tag (a missing key)."""
+    out, node = [], data
+    for part in loc:
+        if isinstance(node, dict) and part in node or isinstance(node, list) \
+                and isinstance(part, int):
+            out.append(part)
+            try:
+                node = node[part]
+            except IndexError:
+                node = None
+        elif isinstance(part, str | int) and not _is_type_tag(part):
+            out.append(part)
+            node = None
+    return tuple(out)
+
+
 def _is_type_tag(part) -> bool:
     # pydantic adds the union branch ('float', 'none', 'list[float]'...) to locations
     return isinstance(part, str) and (part in {"float", "int", "str", "bool", "none"}
@@ -367,9 +518,10 @@ def _is_type_tag(part) -> bool:
 
 
 def _parent_model(loc) -> type[BaseModel] | None:
+    """The model of the table at ``loc`` (key parts, list indices skipped), if any."""
     model: type[BaseModel] = Scenario
     for part in loc:
-        if _is_type_tag(part) or isinstance(part, int):
+        if isinstance(part, int):
             continue
         info = model.model_fields.get(part)
         if info is None:
@@ -391,7 +543,7 @@ def _model_of(annotation) -> type[BaseModel] | None:
 
 
 def _field_info(loc):
-    parts = [p for p in loc if isinstance(p, str) and not _is_type_tag(p)]
+    parts = [p for p in loc if isinstance(p, str)]
     if not parts:
         return None
     parent = _parent_model(parts[:-1])
@@ -406,8 +558,6 @@ def _is_section(loc) -> bool:
 def _value_at(data, loc):
     node = data
     for part in loc:
-        if _is_type_tag(part):
-            continue
         try:
             node = node[part]
         except (KeyError, IndexError, TypeError):

@@ -15,6 +15,7 @@ from simcore.errors import ScenarioError
 from simcore.scenario.base import PurchaseDeductions, Section, field
 from simcore.scenario.base import mode_keys as _mode_keys
 from simcore.scenario.drama import Deal, Series, Unlocks, check_kind
+from simcore.scenario.markets import BARE_KEY, quoted
 
 REGIONS = ("US", "JP", "ID", "TH", "VN", "BR", "SA", "TR")
 # keys that set the shape of a run (its dimensions and streams): never uncertain, and the
@@ -474,7 +475,12 @@ class Scenario(Section):
                                 f"to 1 ({shares})")
         for i, m in enumerate(self.markets):
             for key in m.set:
-                if key.split(".")[0] in RUN_SHAPE_SECTIONS + ("markets", "rules") \
+                parts = key.split(".")
+                if len(parts) < 2 or not all(BARE_KEY.fullmatch(p) for p in parts):
+                    raise ScenarioError(f"markets.{i}.set.{quoted(key)}", "not a dotted "
+                                        "scenario key: write \"section.key\" = value, e.g. "
+                                        "\"retention.d1\" = 0.3")
+                if parts[0] in RUN_SHAPE_SECTIONS + ("markets", "rules") \
                         or key in RUN_SHAPE_KEYS:
                     raise ScenarioError(f"markets.{i}.set", f"'{key}' is the same for every "
                                         "market: set it for the scenario")
