@@ -9,9 +9,7 @@ from simcore.plan import Acquisition
 
 def expected_activations(acq: Acquisition) -> np.ndarray:
     """Mean activations on each campaign day (before the day's cost movement)."""
-    if acq.bidding == "target_cpa":
-        return acq.budgets_usd / acq.unit_costs_usd
-    return acq.budgets_usd / acq.unit_costs_usd * 1000.0 * acq.funnel_rate
+    return acq.expected_activations()
 
 
 def cost_moves(acq: Acquisition, rng: np.random.Generator) -> np.ndarray:
@@ -48,10 +46,11 @@ def deliver(acq: Acquisition, rng: np.random.Generator) -> tuple[np.ndarray, np.
 def expected_share_activations(plan, paid: np.ndarray) -> np.ndarray:
     """Expected share activations on each calendar day, given paid activations by day.
 
-    The branching process in expectation (no cap): arrivals on day t are
-    k * E[DAU(t - 1)], and E[DAU(t)] sums every earlier cohort (paid and share) times its
-    expected active share at age t - c (retention, intermittent play). With effective
-    K-factor K < 1 and a long window, the total tends to sum(paid) * K / (1 - K).
+    The branching process in expectation: arrivals on day t are k * E[DAU(t - 1)] (at most
+    ``share.max_users_per_day``), and E[DAU(t)] sums every earlier cohort (paid and share)
+    times its expected active share at age t - c (retention, intermittent play). With
+    effective K-factor K < 1, no cap and a long window, the total tends to
+    sum(paid) * K / (1 - K).
     """
     from simcore.retention import active_share
 
@@ -65,5 +64,7 @@ def expected_share_activations(plan, paid: np.ndarray) -> np.ndarray:
     for t in range(n):
         if 0 < t < f.window_days:
             share[t] = f.k_per_active_day * dau[t - 1]
+            if f.max_users_per_day is not None:
+                share[t] = min(share[t], f.max_users_per_day)
         dau[t:t + plan.horizon + 1] += (cohorts[t] + share[t]) * active
     return share

@@ -7,13 +7,14 @@ Errors in input are one line on stderr and exit status 2; no traceback, no outpu
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from simcore import __version__
 from simcore.errors import ScenarioError
-from simcore.outputs import (DEFAULT_DAY, check_age, check_day, check_output, check_target,
-                             write_atomic)
+from simcore.outputs import (DEFAULT_DAY, check_age, check_day, check_input, check_output,
+                             check_target, write_atomic)
 
 EXIT_INPUT = 2
 
@@ -38,6 +39,17 @@ def _add_run_args(p: argparse.ArgumentParser, per: str) -> None:
     p.add_argument("--draws", type=int, help=f"Monte Carlo draws{per} "
                    "(--set simulation.draws=N)")
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+    _add_yes(p)
+
+
+def _add_yes(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--yes", action="store_true", help="start without asking when the work is "
+                   "estimated to take more than 10 minutes")
+
+
+def _add_force(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help="replace output files that simcore "
+                   "did not write (files it wrote are replaced without it)")
 
 
 def _add_executor_args(p: argparse.ArgumentParser) -> None:
@@ -75,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "optionally save the dataset (NetCDF).")
     _add_scenario_args(p)
     p.add_argument("-o", "--output", type=Path, help="write the dataset to this .nc file")
+    _add_force(p)
     _add_run_args(p, "")
 
     p = sub.add_parser("validate", help="check a scenario and print it resolved",
@@ -100,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which figure")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="image file to write: *.png or *.svg")
+    _add_force(p)
     _add_day_target_args(p)
 
     p = sub.add_parser("report", help="write a self-contained HTML report of a saved dataset",
@@ -108,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", type=Path, help="a .nc file written by simcore run")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="HTML file to write: *.html")
+    _add_force(p)
     _add_day_target_args(p)
 
     p = sub.add_parser("scale", help="ROAS and profit at several daily budgets",
@@ -127,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="target ROAS, > 0 (default: 1.0, break-even)")
     p.add_argument("-o", "--output", type=Path, help="write the scale dataset to this .nc file")
     p.add_argument("--plot", type=Path, help="draw profit by budget to this *.png or *.svg")
+    _add_force(p)
     _add_run_args(p, " per budget")
 
     p = sub.add_parser("sweep", help="run the scenario on a grid of values",
@@ -144,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "sweep runs (resumable), *.nc once at the end")
     p.add_argument("--resume", action="store_true",
                    help="finish the sweep in the -o *.zarr store, computing only what it lacks")
+    p.add_argument("--force", action="store_true", help="replace an existing -o file or "
+                   "store (a .nc file simcore wrote is replaced without it)")
     p.add_argument("--block-draws", type=int, default=None, metavar="N",
                    help="draws per task (default: about 5M simulated users per task)")
     _add_executor_args(p)
@@ -152,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sensitivity", help="which uncertain assumption matters most",
                        description="Sensitivity of an outcome to the scenario's uncertain "
                        "parameters: oat (swings p5 -> p95), morris (mu*, sigma), sobol (S1, ST "
-                       "with bootstrap 95% intervals, for each output).")
+                       "with 95% intervals from 8 independent scramblings, for each output).")
     _add_scenario_args(p)
     p.add_argument("--method", required=True, choices=("oat", "morris", "sobol"))
     p.add_argument("--target", default="roas:7", metavar="roas:AGE|roas|payback_day|profit",
@@ -160,24 +178,68 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=64, help="Morris trajectories or Sobol base "
                    "samples (a power of 2); model runs: morris n*(d+1), sobol n*(d+2)")
     p.add_argument("-o", "--output", type=Path, help="write the indices to this .nc file")
+    _add_force(p)
     _add_executor_args(p)
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+    _add_yes(p)
 
     sub.add_parser("scenarios", help="list the packaged scenarios",
                    description="List the scenarios shipped with simcore (usable by name).")
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what SLURM, Kubernetes and ``kill`` send), handled like Ctrl-C: the work stops
+    where it is, temporary files are removed, a sweep store stays consistent."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _stop_status(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """The word and exit status of an interruption: Ctrl-C 130, SIGTERM 143."""
+    return ("terminated (SIGTERM)", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
+
+
+# options whose value may start with '-' (a negative number): argparse would read it as a flag
+_VALUE_OPTIONS = ("--budgets", "--set", "--grid", "--seed", "--draws", "--day", "--age",
+                  "--target", "--probability", "--n", "--block-draws", "--worker-threads")
+
+
+def _join_values(argv: list[str]) -> list[str]:
+    """``--budgets -1,100`` -> ``--budgets=-1,100``, so the value is checked, not taken for a
+    flag."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in _VALUE_OPTIONS and i + 1 < len(argv) and argv[i + 1][:1] == "-" \
+                and argv[i + 1][1:2] not in ("-", ""):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_values(sys.argv[1:] if argv is None else argv))
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:              # not the main thread: leave signals alone
+        previous = None
     try:
         return _COMMANDS[args.command](args)
     except ScenarioError as exc:
         print(f"simcore: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    except KeyboardInterrupt:
-        print("simcore: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        word, status = _stop_status(exc)
+        print(f"simcore: {word}", file=sys.stderr)
+        return status
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _overrides(args) -> list[str]:
@@ -190,14 +252,18 @@ def _overrides(args) -> list[str]:
 
 
 def _cmd_run(args) -> int:
-    from simcore.dataset import write_dataset
     from simcore.scenario import load_scenario
+
+    if args.output is not None:
+        check_output(args.output, (".nc",), force=args.force)
+    loaded = load_scenario(args.scenario, _overrides(args))
+    from simcore.workload import estimate
+
+    _check_work(args, estimate(loaded))
+    from simcore.dataset import write_dataset
     from simcore.simulate import run
     from simcore.summary import format_summary, summarize
 
-    loaded = load_scenario(args.scenario, _overrides(args))
-    if args.output is not None:
-        check_output(args.output, (".nc",))
     _warn_explosive_sharing(loaded)
     markets = max(1, len(loaded.scenario.markets))
     with _progress(args, markets * loaded.scenario.simulation.draws, "draws") as bar:
@@ -227,18 +293,21 @@ def _warn_explosive_sharing(loaded) -> None:
 
 
 def _cmd_validate(args) -> int:
-    from simcore.plan import compile_loaded
     from simcore.scenario import load_scenario
-    from simcore.validate_report import format_resolved
 
-    loaded = load_scenario(args.scenario, args.overrides)
+    loaded = load_scenario(args.scenario, args.overrides)   # input errors before heavy imports
+    from simcore.plan import compile_loaded
+    from simcore.validate_report import format_resolved
+    from simcore.workload import estimate
+
     if loaded.scenario.title.kind == "drama":
         from simcore.drama.plan import compile_loaded_drama
         from simcore.drama.validate import format_resolved_drama
 
         print(format_resolved_drama(loaded, compile_loaded_drama(loaded)))
-        return 0
-    print(format_resolved(loaded, compile_loaded(loaded)))
+    else:
+        print(format_resolved(loaded, compile_loaded(loaded)))
+    print(f"\n[{estimate(loaded).describe()}]")
     return 0
 
 
@@ -249,6 +318,7 @@ def _write_failed(path: Path, exc: OSError) -> int:
 
 
 def _cmd_summary(args) -> int:
+    check_input(args.dataset)
     from simcore.dataset import read_run
     from simcore.summary import format_summary, summarize
 
@@ -260,7 +330,8 @@ def _cmd_summary(args) -> int:
 
 def _cmd_plot(args) -> int:
     target = check_target(args.target)
-    check_output(args.output, (".png", ".svg"))
+    check_input(args.dataset)
+    check_output(args.output, (".png", ".svg"), force=args.force)
     from simcore.dataset import read_run
 
     ds = read_run(args.dataset)
@@ -278,7 +349,8 @@ def _cmd_plot(args) -> int:
 
 def _cmd_report(args) -> int:
     target = check_target(args.target)
-    check_output(args.output, (".html", ".htm"))
+    check_input(args.dataset)
+    check_output(args.output, (".html", ".htm"), force=args.force)
     from simcore.dataset import read_run
     from simcore.report import build_report
 
@@ -299,16 +371,21 @@ def _cmd_scale(args) -> int:
     probability = check_probability(args.probability, "--probability")
     target = check_target(args.target)
     if args.output is not None:
-        check_output(args.output, (".nc",))
+        check_output(args.output, (".nc",), force=args.force)
     if args.plot is not None:
-        check_output(args.plot, (".png", ".svg"), "--plot")
-    from simcore.scale import format_scale, scale, write_scale
+        check_output(args.plot, (".png", ".svg"), "--plot", force=args.force)
     from simcore.scenario import load_scenario
 
     loaded = load_scenario(args.scenario, _overrides(args))
     horizon = loaded.scenario.simulation.horizon_days
     age = check_age(min(30, horizon) if args.age is None else args.age, horizon, "--age",
                     "age")
+    from simcore.workload import estimate_points
+
+    _check_work(args, estimate_points(loaded, [f"campaign.daily_budget_usd={float(b)!r}"
+                                               for b in budgets]), "--budgets")
+    from simcore.scale import format_scale, scale, write_scale
+
     markets = max(1, len(loaded.scenario.markets))
     with _progress(args, budgets.size * markets * loaded.scenario.simulation.draws,
                    "draws") as bar:
@@ -345,9 +422,9 @@ def _cmd_sweep(args) -> int:
     if args.resume and not zarr_store:
         raise ScenarioError("--resume", "needs -o STORE.zarr, the store the sweep was written to")
     if zarr_store:
-        check_store(args.output, args.resume)
+        check_store(args.output, args.resume, force=args.force)
     elif args.output is not None:
-        check_output(args.output, (".nc", ".zarr"))
+        check_output(args.output, (".nc", ".zarr"), force=args.force)
     check_executor(args.cluster, args.scheduler, args.worker_threads)
     from simcore.scenario import load_scenario
     from simcore.sweeps import Sweep, format_sweep
@@ -357,6 +434,12 @@ def _cmd_sweep(args) -> int:
     day = min(DEFAULT_DAY, horizon) if args.day is None else check_age(args.day, horizon,
                                                                        "--day")
     plan = Sweep(loaded, grid, args.block_draws)
+    from simcore.workload import FLOAT, estimate
+
+    in_memory = plan.draws * len(plan.variants) * (horizon + 1) * FLOAT * 2 \
+        if not zarr_store else 0.0        # roas and roas_paid by point, draw and age
+    _check_work(args, estimate(loaded, held_draws=plan.block_draws, result_bytes=in_memory,
+                               points=plan.variants), "--grid")
     sink, pending = None, plan.tasks
     # the store is made once the executor is up: a cluster that fails to start leaves nothing
     with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor:
@@ -364,22 +447,28 @@ def _cmd_sweep(args) -> int:
             if zarr_store:
                 from simcore.sweep_store import ZarrSink
 
-                sink = ZarrSink(plan, args.output, args.resume)
+                sink = ZarrSink(plan, args.output, args.resume, args.force)
                 pending = sink.missing(plan.tasks)
                 if args.resume:
+                    failed = (f" ({sink.repaired} failed the check and will be recomputed)"
+                              if sink.repaired else "")
+                    rewritten = (f"; rewrote {', '.join(sink.rewritten)} (failed the check)"
+                                 if sink.rewritten else "")
                     print(f"resuming {args.output}: {len(plan.tasks) - len(pending)} of "
-                          f"{len(plan.tasks)} tasks already computed", file=sys.stderr)
+                          f"{len(plan.tasks)} tasks already computed{failed}{rewritten}",
+                          file=sys.stderr)
             with _progress(args, len(plan.tasks), "tasks", len(plan.tasks) - len(pending),
                            ) as bar:
                 ds = plan.run(executor, sink, bar.update)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             if sink is None:
                 raise
+            word, status = _stop_status(exc)
             saved = len(plan.tasks) - len(sink.missing(plan.tasks))
-            print(f"simcore: interrupted: {saved} of {len(plan.tasks)} tasks are saved in "
+            print(f"simcore: {word}: {saved} of {len(plan.tasks)} tasks are saved in "
                   f"{args.output}; the same command with --resume finishes the sweep",
                   file=sys.stderr)
-            return 130
+            return status
         except StoreWriteError as exc:
             return _write_failed(args.output, exc.__cause__)
     if args.output is not None and not zarr_store:
@@ -398,18 +487,29 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+def _shows_progress(args) -> bool:
+    return sys.stderr.isatty() and not args.no_progress
+
+
+def _check_work(args, work, what: str = "") -> None:
+    """Refuse or confirm the work (``simcore.workload.check``); its estimate is printed with
+    the progress bar."""
+    from simcore.workload import check
+
+    check(work, args.yes, what, _shows_progress(args))
+
+
 def _progress(args, total: int, unit: str, initial: int = 0):
     """A progress bar on stderr (a terminal only, unless --no-progress) with rate and ETA."""
     from tqdm import tqdm
 
-    show = sys.stderr.isatty() and not args.no_progress
     return tqdm(total=total, initial=initial, desc=args.command, unit=unit.rstrip("s"),
-                file=sys.stderr, disable=not show, smoothing=0.1)
+                file=sys.stderr, disable=not _shows_progress(args), smoothing=0.1)
 
 
 def _cmd_sensitivity(args) -> int:
     if args.output is not None:
-        check_output(args.output, (".nc",))
+        check_output(args.output, (".nc",), force=args.force)
     if args.n < 2:
         raise ScenarioError("--n", f"= {args.n}: give at least 2")
     from simcore.executors import check_executor, open_executor
@@ -418,7 +518,14 @@ def _cmd_sensitivity(args) -> int:
 
     check_executor(args.cluster, args.scheduler, args.worker_threads)
     loaded = load_scenario(args.scenario, args.overrides)
+    if args.method == "sobol":
+        from simcore.sensitivity import check_sobol_n
+
+        check_sobol_n(args.n)
     runs = model_runs(args.method, args.n, len(loaded.uncertainty.parameters))
+    from simcore.workload import estimate
+
+    _check_work(args, estimate(loaded, runs_per_point=runs, held_draws=16), "--n")
     with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
             _progress(args, runs, "runs") as bar:
         ds = sensitivity(loaded, args.method, args.target, args.n, executor=executor,

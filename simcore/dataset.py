@@ -153,6 +153,9 @@ def add_outcomes(ds: xr.Dataset) -> xr.Dataset:
 def write_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write ``ds`` to NetCDF atomically: a temporary file in the same folder, then rename."""
     encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
+    if "simcore_version" not in ds.attrs:     # the mark outputs.written_by_simcore looks for
+        ds = ds.copy()
+        ds.attrs["simcore_version"] = __version__
     return write_atomic(path, lambda tmp: ds.to_netcdf(tmp, engine=ENGINE, encoding=encoding))
 
 

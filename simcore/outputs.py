@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -47,8 +48,12 @@ def check_target(target: float | None, key: str = "--target") -> float:
     return value
 
 
-def check_output(path, formats: tuple[str, ...], key: str = "--output") -> Path:
-    """``path`` as a file name with one of ``formats`` in an existing, writable folder."""
+def check_output(path, formats: tuple[str, ...], key: str = "--output",
+                 force: bool = False) -> Path:
+    """``path`` as a file name with one of ``formats`` in an existing, writable folder.
+
+    An existing file is replaced only when simcore wrote it (``written_by_simcore``) or with
+    ``force`` (``--force``)."""
     path = Path(path)
     if path.is_dir():
         raise ScenarioError(key, f"= {str(path)!r}: is a folder; give a file name "
@@ -56,6 +61,53 @@ def check_output(path, formats: tuple[str, ...], key: str = "--output") -> Path:
     if path.suffix.lower() not in formats:
         raise ScenarioError(key, f"= {str(path)!r}: use {' or '.join(formats)}")
     check_folder(path, key)
+    if (path.exists() or path.is_symlink()) and not force and not written_by_simcore(path):
+        raise ScenarioError(key, f"= {str(path)!r}: exists and was not written by simcore; "
+                            "add --force to replace it, or choose another name")
+    return path
+
+
+GENERATOR = "simcore"       # the mark simcore leaves in every file it writes (see below)
+
+
+def written_by_simcore(path: Path) -> bool:
+    """True when ``path`` is a regular file simcore wrote, by its metadata: a NetCDF file's
+    ``simcore_version`` attribute, the ``generator`` meta tag of an HTML report, the
+    ``Software`` (PNG) or creator (SVG) text of a figure."""
+    if not path.is_file():
+        return False
+    suffix = path.suffix.lower()
+    if suffix == ".nc":
+        try:
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                return "simcore_version" in f.attrs
+        except Exception:        # not HDF5, damaged, unreadable: not ours to replace
+            return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16384)
+    except OSError:
+        return False
+    mark = _MARKS.get(suffix)
+    return mark is not None and re.search(mark, head) is not None
+
+
+# what simcore writes near the start of each kind of file (reports and figures)
+_MARKS = {".html": rb'<meta name="generator" content="simcore',
+          ".htm": rb'<meta name="generator" content="simcore',
+          ".png": rb"Software\x00simcore",
+          ".svg": rb"<dc:creator>\s*<cc:Agent>\s*<dc:title>simcore"}
+
+
+def check_input(path, key: str = "dataset") -> Path:
+    """``path`` as an existing regular file to read (checked before any heavy import)."""
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(key, f"= {str(path)!r}: no such file")
+    if not path.is_file():
+        raise ScenarioError(key, f"= {str(path)!r}: not a regular file")
     return path
 
 

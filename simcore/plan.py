@@ -41,6 +41,11 @@ class Acquisition:
         """Unit cost on each campaign day of the schedule [USD]."""
         return self.unit_cost(self.budgets_usd)
 
+    def expected_activations(self) -> np.ndarray:
+        """Mean activations on each campaign day (the day's cost movement has mean one)."""
+        users = self.budgets_usd / self.unit_costs_usd
+        return users if self.bidding == "target_cpa" else users * 1000.0 * self.funnel_rate
+
 
 @dataclass(frozen=True)
 class Money:
@@ -150,12 +155,20 @@ def _resolve_retention(ret: Retention, start: RetentionFit | None) -> RetentionF
     return RetentionFit(ret.model, ret.alpha, ret.beta, c, ret.daily_play_probability)
 
 
+# What one channel can bring on one calendar day: beyond these, a value is refused with the
+# range that works (no real campaign comes near them; they keep every count and rate exact).
+MAX_USERS_PER_DAY = 1e9          # activations per channel and day [users/day]
+MAX_IMPRESSIONS_PER_DAY = 1e12   # ad impressions (cpm) or creator views per day
+MAX_COST_FACTOR = 1e6            # saturation may raise the unit cost at most this much
+
+
 def saturated_cost(base: float, budget, saturation_budget: float | None, shape: float):
     """Unit cost [USD] at daily budget(s) [USD/day]:
     base * (1 + (budget / saturation) ** shape)."""
     if saturation_budget is None:
         return base + 0.0 * np.asarray(budget, dtype=float)
-    return base * (1.0 + (np.asarray(budget, dtype=float) / saturation_budget) ** shape)
+    with np.errstate(over="ignore"):   # an overflow is refused by check_delivery
+        return base * (1.0 + (np.asarray(budget, dtype=float) / saturation_budget) ** shape)
 
 
 def compile_acquisition(c: Campaign) -> Acquisition:
@@ -167,6 +180,92 @@ def compile_acquisition(c: Campaign) -> Acquisition:
     budgets = np.asarray(c.budgets(), dtype=float)
     return Acquisition(c.days, budgets, c.bidding, base, c.saturation_budget_usd,
                        c.saturation_shape, funnel, c.daily_cost_volatility)
+
+
+def check_delivery(acq: Acquisition, reach: float = 0.0) -> None:
+    """Refuse a campaign whose numbers cannot be simulated exactly, naming the range that
+    works: unit cost raised more than ``MAX_COST_FACTOR`` by saturation, more than
+    ``MAX_USERS_PER_DAY`` activations or ``MAX_IMPRESSIONS_PER_DAY`` impressions a day
+    expected, or less than one activation over the whole campaign. ``reach`` [USD/day]: the
+    highest daily budget UA rules can raise the schedule to (see ``rules_reach``)."""
+    top = float(acq.budgets_usd.max())
+    if reach > top and reach > (limit := max_simulated_budget(acq)):
+        raise ScenarioError("rules.max_daily_budget_usd", f"scale rules can raise the daily "
+                            f"budget to {reach:.3g} USD/day, beyond the {limit:.4g} USD/day "
+                            "that can be simulated at this unit cost; give every scale rule "
+                            f"with factor > 1 a max_daily_budget_usd (valid range: <= "
+                            f"{limit:.4g})")
+    sat, shape = acq.saturation_budget_usd, acq.saturation_shape
+    if sat is not None and shape * math.log(top / sat) > math.log(MAX_COST_FACTOR - 1.0):
+        raise ScenarioError("campaign.saturation_budget_usd", f"= {sat:.4g}: at {top:.6g} USD/"
+                            f"day the unit cost would rise more than {MAX_COST_FACTOR:.0e}-fold "
+                            f"(valid range with saturation_shape {shape:g}: >= "
+                            f"{top / (MAX_COST_FACTOR - 1.0) ** (1.0 / shape):.4g})")
+    key = "campaign.target_cpa_usd" if acq.bidding == "target_cpa" else "campaign.cpm_usd"
+    base = acq.base_cost_usd
+    users = acq.expected_activations()
+    if acq.bidding == "cpm":
+        impressions = float((users / acq.funnel_rate).max())
+        if impressions > MAX_IMPRESSIONS_PER_DAY:
+            raise ScenarioError(key, f"= {base:.4g}: buys {impressions:.3g} impressions a day; "
+                                f"at most {MAX_IMPRESSIONS_PER_DAY:.0e} are simulated (valid "
+                                f"range: >= {base * impressions / MAX_IMPRESSIONS_PER_DAY:.4g})")
+    if users.max() > MAX_USERS_PER_DAY:
+        raise ScenarioError(key, f"= {base:.4g}: buys {users.max():.3g} activations a day; at "
+                            f"most {MAX_USERS_PER_DAY:.0e} a day are simulated (valid range: "
+                            f">= {base * users.max() / MAX_USERS_PER_DAY:.4g})")
+    if users.sum() < 1.0:
+        raise ScenarioError(key, f"= {base:.4g}: the campaign buys {users.sum():.3g} "
+                            f"activations in expectation over its {acq.days} days, too few to "
+                            f"measure ROAS (valid range at these budgets: <= "
+                            f"{base * users.sum():.4g}, or raise campaign.daily_budget_usd)")
+
+
+def max_simulated_budget(acq: Acquisition) -> float:
+    """The largest daily budget [USD/day] ``check_delivery`` accepts at this unit cost: the
+    saturation factor and the activations (and impressions) a day within their limits
+    (saturation ignored for the latter, so the bound is safe)."""
+    per_usd = 1.0 / acq.base_cost_usd if acq.bidding == "target_cpa" else \
+        1000.0 / acq.base_cost_usd
+    limits = [MAX_USERS_PER_DAY / (per_usd * acq.funnel_rate)]
+    if acq.bidding == "cpm":
+        limits.append(MAX_IMPRESSIONS_PER_DAY / per_usd)
+    if acq.saturation_budget_usd is not None:
+        limits.append(acq.saturation_budget_usd
+                      * (MAX_COST_FACTOR - 1.0) ** (1.0 / acq.saturation_shape))
+    return min(limits)
+
+
+def check_creators(cr: Creators) -> None:
+    """Refuse creator numbers whose expected views or activations a day exceed what is
+    simulated (``MAX_IMPRESSIONS_PER_DAY``, ``MAX_USERS_PER_DAY``); the mean of the heavy
+    lognormal tail counts, since a draw's videos sample it."""
+    log_views = (math.log(cr.videos_per_day) + cr.log_views_median
+                 + 0.5 * cr.log_views_sd ** 2)           # log of the mean views per day
+    limit_views = math.log(MAX_IMPRESSIONS_PER_DAY)
+    limit_users = math.log(MAX_USERS_PER_DAY / cr.activation_per_view)
+    if log_views > min(limit_views, limit_users):
+        mean = math.exp(min(log_views, 700.0))
+        what = (f"{mean:.3g} views a day in expectation (at most {MAX_IMPRESSIONS_PER_DAY:.0e})"
+                if log_views > limit_views else f"{mean * cr.activation_per_view:.3g} "
+                f"activations a day in expectation (at most {MAX_USERS_PER_DAY:.0e})")
+        raise ScenarioError("creator.views_p90", f"with creator.videos_per_day "
+                            f"{cr.videos_per_day:g} and views_median "
+                            f"{math.exp(cr.log_views_median):.4g}, the videos bring {what}: "
+                            "lower views_p90 (the tail), views_median or videos_per_day")
+
+
+def rules_reach(rules, acq: Acquisition) -> float:
+    """The highest daily budget [USD/day] scale rules can reach: each rule fires at most once
+    a day, from day 1; a rule's ``max_daily_budget_usd`` caps every budget after it fires."""
+    growth = [r for r in rules if r.action == "scale" and r.factor > 1.0]
+    if not growth:
+        return 0.0
+    caps = [r.max_daily_budget_usd for r in growth]
+    if all(c is not None for c in caps):
+        return max(caps)
+    factor = math.prod(r.factor for r in growth)
+    return float(acq.budgets_usd.max()) * factor ** max(acq.days - 1, 0)
 
 
 def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Plan:
@@ -202,6 +301,7 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
 
     c = s.campaign
     acq = compile_acquisition(c)
+    check_delivery(acq, rules_reach(s.rules, acq))
     horizon = s.simulation.horizon_days
     played_days = np.arange(horizon + 2)
     no_purchase = np.ones(horizon + 2)
@@ -236,6 +336,7 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
                             cr.anchor_ctr * cr.load_success * cr.first_play,
                             (cr.usd_per_1000_views or 0.0) / 1000.0, cr.revenue_share or 0.0,
                             cr.days or c.days)
+        check_creators(creators)
     organic_days = (s.organic.days or c.days) if s.organic is not None else 0
     return Plan(prm, survival(np.arange(horizon + 1), ret.alpha, ret.beta, ret.c),
                 no_purchase, tiers, tier_edges(tiers) if tiers.size else np.zeros(0),

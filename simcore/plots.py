@@ -21,9 +21,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter, StrMethodFormatter
 
-from simcore import analysis
+from simcore import __version__, analysis
 from simcore.errors import ScenarioError
-from simcore.outputs import check_day, check_target, horizon, write_atomic
+from simcore.outputs import GENERATOR, check_day, check_target, horizon, write_atomic
 
 DPI = 100                       # pixels per inch of saved PNGs
 FIGSIZE = (8.0, 4.5)            # inches: 800 x 450 px at DPI
@@ -255,9 +255,11 @@ def to_bytes(fig: Figure, fmt: str = "png") -> bytes:
     buf = io.BytesIO()
     if fmt == "svg":
         with matplotlib.rc_context(_SVG_RC):
-            fig.savefig(buf, format="svg", dpi=DPI, metadata={"Date": None})
+            fig.savefig(buf, format="svg", dpi=DPI,
+                        metadata={"Date": None, "Creator": f"{GENERATOR} {__version__}"})
     else:
-        fig.savefig(buf, format="png", dpi=DPI)
+        fig.savefig(buf, format="png", dpi=DPI,
+                    metadata={"Software": f"{GENERATOR} {__version__}"})
     return buf.getvalue()
 
 

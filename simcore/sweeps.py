@@ -45,6 +45,7 @@ DRAMA_OUTCOMES = {
                            "the horizon)"),
 }
 USERS_PER_TASK = 5_000_000   # aim: a task of a few seconds at ~2-3M users/s
+MAX_POINTS = 10_000          # grid points of one sweep (each compiled before any task runs)
 
 
 def parse_grid(text: str, key: str = "--grid") -> tuple[str, np.ndarray]:
@@ -65,6 +66,9 @@ def parse_grid(text: str, key: str = "--grid") -> tuple[str, np.ndarray]:
             a, b, n = float(parts[0]), float(parts[1]), int(parts[2])
             if n < 2 or not (math.isfinite(a) and math.isfinite(b)) or a == b:
                 raise ValueError
+            if n > MAX_POINTS:
+                raise ScenarioError(key, f"= {text!r}: {n:,} values; a sweep has at most "
+                                    f"{MAX_POINTS:,} points")
             if len(parts) == 4:
                 if a <= 0 or b <= 0:
                     raise ValueError
@@ -130,6 +134,10 @@ class Sweep:
         self.keys = list(grid)
         self.values = [np.asarray(grid[k], dtype=float) for k in self.keys]
         self.shape = tuple(v.size for v in self.values)
+        if math.prod(self.shape) > MAX_POINTS:
+            raise ScenarioError("--grid", f"{' x '.join(map(str, self.shape))} = "
+                                f"{math.prod(self.shape):,} points; a sweep has at most "
+                                f"{MAX_POINTS:,} (each point is compiled before any task runs)")
         self.draws = loaded.scenario.simulation.draws
         self.variants = []
         for index in np.ndindex(*self.shape):

@@ -10,7 +10,7 @@ import numpy as np
 
 from simcore.errors import ScenarioError
 from simcore.kernel import drama_layout as D
-from simcore.plan import Acquisition, compile_acquisition
+from simcore.plan import Acquisition, check_delivery, compile_acquisition
 from simcore.scenario import LoadedScenario
 from simcore.scenario.drama import PASS_DAYS, Unlocks, conversion_multiplier
 from simcore.scenario.schema import Scenario
@@ -130,11 +130,13 @@ def compile_drama(s: Scenario) -> DramaPlan:
     o = s.organic
     organic = {} if o is None else {"search": o.search_per_day, "profile": o.profile_per_day}
     organic_days = 0 if o is None else (o.days or s.campaign.days)
+    acq = compile_acquisition(s.campaign)
+    check_delivery(acq)                 # dramas refuse UA rules: the schedule is the budget
     return DramaPlan(prm, continuation_weights(s), episode_prices(s, u),
                      np.asarray(u.pack_coins, dtype=float),
                      np.asarray(u.pack_prices_usd, dtype=float), s.simulation.horizon_days,
                      s.simulation.seed, s.simulation.draws, se.episodes,
-                     compile_acquisition(s.campaign), money, organic, organic_days,
+                     acq, money, organic, organic_days,
                      deal.launch_spike, deal.launch_days)
 
 
