@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
-from simcore.dataset import scenario_attrs
 from simcore.errors import ScenarioError
 from simcore.outputs import check_age, check_target
+
+if TYPE_CHECKING:           # xarray loads in ~0.5 s: input errors answer before it
+    import xarray as xr
 
 BUDGET_KEY = "campaign.daily_budget_usd"
 MAX_BUDGET_USD = 1e8            # the schema's limit on campaign.daily_budget_usd [USD/day]
@@ -147,6 +149,10 @@ def scale(loaded, budgets, age: int = 30, probability: float = 0.8, target: floa
     spend = [r.spend.sum("cohort").values.astype(float) for r in runs]
     revenue = [net_revenue(r).cumsum("age")
                .transpose("draw", "age").values for r in runs]
+    import xarray as xr
+
+    from simcore import dataset
+
     ds = xr.Dataset(
         {
             "roas": stack([r.roas.transpose("draw", "age").values for r in runs],
@@ -185,7 +191,7 @@ def scale(loaded, budgets, age: int = 30, probability: float = 0.8, target: floa
         ds["marginal_roas_by_region"] = (("budget", "region", "age"), by_region, {
             "units": "1", "long_name": "marginal_roas of the market's own revenue and spend"})
     ds.attrs.update({
-        **scenario_attrs(loaded),
+        **dataset.scenario_attrs(loaded),
         "age": age,
         "probability": probability,
         "target": target,

@@ -14,11 +14,14 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from simcore.errors import ScenarioError
+
+if TYPE_CHECKING:           # xarray loads in ~0.5 s: input errors answer before it
+    import xarray as xr
 
 # run-shape keys a grid cannot move (the result's dims and streams depend on them)
 FIXED = ("simulation.", "markets", "rules", "correlations")
@@ -201,6 +204,8 @@ class Sweep:
         coords["draw"] = ("draw", np.arange(self.draws), {"long_name": "Monte Carlo draw"})
         coords["age"] = ("age", np.arange(ages), {"units": "days",
                                                   "long_name": "days since activation"})
+        import xarray as xr
+
         ds = xr.Dataset(data, coords=coords)
         first = self.variants[0]
         values = first.uncertainty.sample(self.loaded.scenario.simulation.seed,
