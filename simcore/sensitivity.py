@@ -92,7 +92,7 @@ def evaluate(loaded, target: str, ages: Sequence[int], x: np.ndarray) -> np.ndar
     if target == "payback_day":
         horizon = loaded.scenario.simulation.horizon_days
         return np.nan_to_num(ds.payback_day.values, nan=horizon + 1.0)[:, None]
-    return net_profit(ds).values[:, None]
+    return net_profit(ds, "blended").values[:, None]
 
 
 def simulator(loaded, target: str, ages: Sequence[int] = (), executor=None,
@@ -165,7 +165,6 @@ def morris(f, dists, keys: Sequence[str], n: int, seed: int, levels: int = 4) ->
                                                                                "output")
 
 
-SOBOL_DESIGN = 15   # seeding stream of the Sobol' scramblings (draw = replicate)
 REPLICATES = 8      # independent scramblings behind a Sobol interval (fewer when n < 16)
 
 
@@ -226,7 +225,7 @@ def sobol(f, dists, keys: Sequence[str], n: int, seed: int,
     all in one call of ``f``."""
     from scipy import stats
 
-    from simcore.seeding import draw_rng
+    from simcore.seeding import SOBOL_DESIGN, draw_rng
 
     check_sobol_n(n)
     d, replicates = len(dists), sobol_replicates(n)

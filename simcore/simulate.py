@@ -26,24 +26,40 @@ def simulate_groups(plan: Plan, draw: int, groups: list[tuple[int, int, int]],
     """Kernel sums float64[len(groups), N_VARS, horizon + 1], one block per group of users.
 
     A group is (cohort, users, stream): the users activated on day ``cohort`` through the
-    channel whose random stream is ``stream``. All groups run in one parallel kernel call;
-    each chunk of a group has its own stream, so a group's sums do not depend on the others.
+    channel whose random stream is ``stream``. The groups' chunks run in batches of
+    ``seeding.BATCH_CHUNKS``, one parallel kernel call each (see ``run_chunks``); each chunk
+    has its own stream, so a group's sums do not depend on the others.
     """
-    chunks = seeding.chunk_layout(plan.seed, draw, groups, point, plan.market)
-    if chunks is None:
-        return np.zeros((len(groups), K.N_VARS, plan.horizon + 1))
-    args = (*chunks, plan.params, plan.survival, plan.no_purchase, plan.tiers,
-            plan.tier_edges, plan.horizon, len(groups), plan.aggregate)
-    if chunks[0].size > 1:
-        return simulate_tasks(*args)
-    import numba  # one chunk: nothing to share out, so skip the threads' start and wait
+    out = np.zeros((len(groups), K.N_VARS, plan.horizon + 1))
+    run_chunks(simulate_tasks, plan.seed, draw, groups, point, plan.market,
+               (plan.params, plan.survival, plan.no_purchase, plan.tiers, plan.tier_edges,
+                plan.horizon, plan.aggregate), (out,))
+    return out
 
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        return simulate_tasks(*args)
-    finally:
-        numba.set_num_threads(threads)
+
+def run_chunks(kernel: Callable, seed: int, draw: int, groups: list[tuple[int, int, int]],
+               point: int, market: int, args: tuple, outs: tuple[np.ndarray, ...]) -> None:
+    """Call ``kernel(users, group, states, *args, *outs)`` once per batch of the groups'
+    chunks (``seeding.chunk_layout``), in chunk order; the kernel adds each chunk's sums into
+    ``outs`` in chunk order, so the result is the same, bit for bit, for any batch size and
+    thread count, and memory is bounded by one batch whatever the number of users.
+
+    A batch of one chunk runs on one thread: nothing to share out, so the threads' start
+    and wait are skipped.
+    """
+    for batch in seeding.chunk_layout(seed, draw, groups, point, market,
+                                      seeding.BATCH_CHUNKS):
+        if batch[0].size > 1:
+            kernel(*batch, *args, *outs)
+            continue
+        import numba
+
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            kernel(*batch, *args, *outs)
+        finally:
+            numba.set_num_threads(threads)
 
 
 def simulate_draw(plan: Plan, draw: int, activations: np.ndarray, point: int = 0,

@@ -14,6 +14,7 @@ from simcore.drama.plan import DramaPlan, compile_loaded_drama
 from simcore.kernel import drama_layout as D
 from simcore.kernel.drama import simulate_viewers
 from simcore.scenario import LoadedScenario
+from simcore.simulate import run_chunks
 
 _CH = {name: i for i, name in enumerate(CHANNELS)}
 
@@ -43,14 +44,14 @@ def arrivals(plan: DramaPlan, draw: int, point: int = 0) -> tuple[np.ndarray, np
 def simulate_groups(plan: DramaPlan, draw: int, groups: list[tuple[int, int, int]],
                     point: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Kernel sums [group, N_ROWS, age] and episode reach [group, episode] of groups of
-    viewers, each (cohort, viewers, stream), in one parallel kernel call; each chunk of a
-    group has its own stream."""
-    chunks = seeding.chunk_layout(plan.seed, draw, groups, point, plan.market)
-    if chunks is None:
-        return (np.zeros((len(groups), D.N_ROWS, plan.horizon + 1)),
-                np.zeros((len(groups), plan.episodes)))
-    return simulate_viewers(*chunks, plan.params, plan.weights, plan.price, plan.pack_coins,
-                            plan.pack_usd, plan.horizon, len(groups))
+    viewers, each (cohort, viewers, stream), in batches of chunks (memory bounded by a batch:
+    ``simcore.simulate.run_chunks``); each chunk of a group has its own stream."""
+    out = np.zeros((len(groups), D.N_ROWS, plan.horizon + 1))
+    reach = np.zeros((len(groups), plan.episodes))
+    run_chunks(simulate_viewers, plan.seed, draw, groups, point, plan.market,
+               (plan.params, plan.weights, plan.price, plan.pack_coins, plan.pack_usd,
+                plan.horizon), (out, reach))
+    return out, reach
 
 
 def simulate_series(plan: DramaPlan, draw: int, point: int = 0):

@@ -165,15 +165,16 @@ def _chunk(s, n_viewers, prm, weights, price, pack_coins, pack_usd, horizon, acc
 
 @jit_parallel
 def simulate_viewers(task_viewers, task_group, task_seeds, prm, weights, price, pack_coins,
-                     pack_usd, horizon, n_groups):
-    """Simulate every task (a chunk of one group's viewers) and reduce by group.
+                     pack_usd, horizon, out, out_reach):
+    """Simulate a batch of tasks (chunks of one group's viewers) and add them to the groups.
 
     task_viewers: int64[n_tasks]; task_group: int64[n_tasks] group index; task_seeds:
     uint64[n_tasks, 4] xoshiro256** states; prm: float64[N_PARAMS]; weights[k]: exponent of
     the continuation after episode k (k = 1 .. episodes - 1; index 0 unused); price[k]: coins
-    to unlock episode k; pack_coins, pack_usd: coin packs [coins], [USD]. Returns
-    (float64[n_groups, N_ROWS, horizon + 1] sums by age, float64[n_groups, episodes] viewers
-    who watched each episode). Blocks are added in task order: no dependence on threads.
+    to unlock episode k; pack_coins, pack_usd: coin packs [coins], [USD]. Adds in place to
+    ``out`` (float64[n_groups, N_ROWS, horizon + 1] sums by age) and ``out_reach``
+    (float64[n_groups, episodes] viewers who watched each episode). Blocks are added in task
+    order, so consecutive batches give the same sums as one call: no dependence on threads.
     """
     n_tasks = task_viewers.shape[0]
     n_ep = np.int64(prm[D.EPISODES])
@@ -183,9 +184,6 @@ def simulate_viewers(task_viewers, task_group, task_seeds, prm, weights, price, 
         state = task_seeds[i].copy()
         _chunk(state, task_viewers[i], prm, weights, price, pack_coins, pack_usd, horizon,
                blocks[i], reach[i])
-    out = np.zeros((n_groups, D.N_ROWS, horizon + 1))
-    out_reach = np.zeros((n_groups, n_ep))
     for i in range(n_tasks):
         out[task_group[i]] += blocks[i]
         out_reach[task_group[i]] += reach[i]
-    return out, out_reach

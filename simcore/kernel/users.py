@@ -257,19 +257,20 @@ def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges,
 
 @jit_parallel
 def simulate_tasks(task_users, task_cohort, task_seeds, prm, surv, no_purchase, tiers,
-                   tier_edges, horizon, n_cohorts, aggregate):
-    """Simulate every task (a chunk of one cohort's users) and reduce into cohort sums.
+                   tier_edges, horizon, aggregate, out):
+    """Simulate a batch of tasks (chunks of one cohort's users) and add them to ``out``.
 
-    task_users: int64[n_tasks] users per task; task_cohort: int64[n_tasks] cohort index;
-    task_seeds: uint64[n_tasks, 4] xoshiro256** states; prm: float64[N_PARAMS]; surv:
-    survival S(0..horizon); no_purchase[a]: P(no purchase over a played days), a = 0..horizon+1;
-    tiers, tier_edges: price tiers [USD] and their log-midpoints. Returns float64
-    [n_cohorts, N_VARS, horizon + 1]. Tasks run in parallel, each into its own block; blocks
-    are then added in task order, so the result does not depend on the thread count.
+    task_users: int64[n_tasks] users per task; task_cohort: int64[n_tasks] cohort (row of
+    ``out``); task_seeds: uint64[n_tasks, 4] xoshiro256** states; prm: float64[N_PARAMS];
+    surv: survival S(0..horizon); no_purchase[a]: P(no purchase over a played days),
+    a = 0..horizon+1; tiers, tier_edges: price tiers [USD] and their log-midpoints; out:
+    float64[n_cohorts, N_VARS, horizon + 1], added to in place. Tasks run in parallel, each
+    into its own block; the blocks are then added to ``out`` in task order, so calling this
+    on consecutive batches of tasks gives the same sums, bit for bit, as one call on all of
+    them, whatever the thread count.
     """
     n_tasks = task_users.shape[0]
-    n_ages = horizon + 1
-    blocks = np.zeros((n_tasks, K.N_VARS, n_ages))
+    blocks = np.zeros((n_tasks, K.N_VARS, horizon + 1))
     for i in prange(n_tasks):
         state = task_seeds[i].copy()
         if aggregate:
@@ -277,7 +278,5 @@ def simulate_tasks(task_users, task_cohort, task_seeds, prm, surv, no_purchase, 
                               horizon, blocks[i])
         else:
             _chunk_per_user(state, task_users[i], prm, tiers, tier_edges, horizon, blocks[i])
-    out = np.zeros((n_cohorts, K.N_VARS, n_ages))
     for i in range(n_tasks):
         out[task_cohort[i]] += blocks[i]
-    return out
