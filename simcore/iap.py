@@ -17,7 +17,8 @@ import numpy as np
 from scipy import optimize, special
 
 from simcore.errors import ScenarioError
-from simcore.retention import RetentionFit, played_days_pmf
+from simcore.retention import (FIT_TOLERANCE, RetentionFit, feasible_range, level_curve,
+                                played_days_pmf)
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,7 @@ def resolve_iap(iap, ret: RetentionFit) -> IapParams:
     if iap.gamma is not None:
         gamma = iap.gamma
     else:
-        target = iap.arppu_d30_usd / per_payer30
-        gamma = _solve_gamma(target, iap.p, iap.q, tiers)
+        gamma = _solve_gamma(iap.arppu_d30_usd, per_payer30, iap.p, iap.q, tiers)
     m = mean_transaction(iap.p, iap.q, gamma, tiers)
     return IapParams(r, alpha, iap.p, iap.q, gamma, tiers, payer_share(7, r, alpha, ret),
                      share30, m, m * per_payer30)
@@ -98,20 +98,79 @@ def _fit_rate(share7: float, share30: float, ret: RetentionFit) -> tuple[float, 
             best = res
     r, alpha = np.exp(best.x)
     got7, got30 = payer_share(7, r, alpha, ret), payer_share(30, r, alpha, ret)
-    if abs(got7 / share7 - 1) > 1e-3 or abs(got30 / share30 - 1) > 1e-3:
-        raise ScenarioError("iap.payer_share_d30", f"= {share30}: with payer_share_d7 = "
-                            f"{share7} no purchase-rate model fits this retention (closest: "
-                            f"D7 {got7:.4f}, D30 {got30:.4f}); the D30/D7 ratio must lie "
-                            "between what the extra active days allow")
+    if abs(got7 / share7 - 1) > FIT_TOLERANCE or abs(got30 / share30 - 1) > FIT_TOLERANCE:
+        return _rate_on_curve(share7, share30, ret)
     return float(r), float(alpha)
 
 
-def _solve_gamma(target: float, p: float, q: float, tiers) -> float:
+RATE_BOX = (float(np.log(1e-4)), float(np.log(1e6)))   # log r and log alpha searched by fits
+
+
+def _share_curve(given_days: int, given: float, days: int, ret: RetentionFit):
+    """With the payer share by ``given_days`` held at ``given``: the log payer share by
+    ``days`` along log r (alpha solved for each r: shares rise with r, fall with alpha)."""
+    pmfs = {d: played_days_pmf(d, ret.alpha, ret.beta, ret.c, ret.play_probability)
+            for d in (given_days, days)}
+
+    def log_share(d, x, y):
+        r, alpha = np.exp(x), np.exp(y)
+        a = np.arange(pmfs[d].size)
+        return float(np.log(np.dot(pmfs[d], 1.0 - (alpha / (alpha + a)) ** r)))
+
+    return level_curve(lambda x, y: log_share(days, x, y),
+                       lambda x, y: log_share(given_days, x, y) - np.log(given),
+                       RATE_BOX, RATE_BOX)
+
+
+def _rate_on_curve(share7: float, share30: float, ret: RetentionFit) -> tuple[float, float]:
+    """The least-squares fit missed: solve along the curve that keeps D7, or raise with the
+    payer shares D30 that some (r, alpha) reaches with this D7 (and the D7 with this D30)."""
+    curve = _share_curve(7, share7, 30, ret)
+    span30 = curve.range()
+    if span30 is not None and span30[0] <= np.log(share30) <= span30[1]:
+        found = curve.solve(np.log(share30))
+        if found is not None:
+            r, alpha = np.exp(found)
+            if (abs(payer_share(7, r, alpha, ret) / share7 - 1) <= FIT_TOLERANCE
+                    and abs(payer_share(30, r, alpha, ret) / share30 - 1) <= FIT_TOLERANCE):
+                return float(r), float(alpha)
+    text = (f"= {share30:g}: no purchase-rate model reaches it with payer_share_d7 "
+            f"{share7:g} and this retention")
+    if span30 is not None:
+        lo, hi = np.exp(span30)
+        text += f"; feasible: {feasible_range(share30, lo, hi, 'payer_share_d30')}"
+        span7 = _share_curve(30, share30, 7, ret).range()
+        if span7 is not None:
+            lo, hi = np.exp(span7)
+            text += (f", or {feasible_range(share7, lo, hi, 'payer_share_d7')} with "
+                     f"payer_share_d30 {share30:g}")
+    raise ScenarioError("iap.payer_share_d30",
+                        f"{text} (fit tolerance {FIT_TOLERANCE * 100:g} %)")
+
+
+def _solve_gamma(arppu: float, per_payer: float, p: float, q: float, tiers) -> float:
+    """Gamma-Gamma rate gamma [USD] that gives ARPPU ``arppu`` [USD] by day 30 at
+    ``per_payer`` purchases per payer by day 30, purchases snapped to ``tiers``."""
+    target = arppu / per_payer           # mean purchase [USD]
     if not tiers:
         return target * (q - 1.0) / p
-    if not tiers[0] < target < tiers[-1]:
-        raise ScenarioError("iap.arppu_d30_usd", f"implies a mean purchase of {target:.2f} "
-                            f"USD, outside the price tiers ({tiers[0]} ... {tiers[-1]} USD)")
-    g0 = target * (q - 1.0) / p
-    return float(optimize.brentq(lambda g: mean_transaction(p, q, g, tiers) - target,
-                                 g0 * 1e-4, g0 * 1e4, xtol=1e-12, rtol=1e-12))
+
+    def gap(g):
+        return mean_transaction(p, q, g, tiers) - target
+
+    if tiers[0] < target < tiers[-1]:
+        g0 = target * (q - 1.0) / p
+        try:
+            return float(optimize.brentq(gap, g0 * 1e-4, g0 * 1e4, xtol=1e-12, rtol=1e-12))
+        except ValueError:   # within a hair of a tier: search wider (failure path only)
+            try:
+                return float(optimize.brentq(gap, g0 * 1e-12, g0 * 1e12, xtol=1e-14,
+                                             rtol=1e-12))
+            except ValueError:
+                pass
+    span = feasible_range(arppu, tiers[0] * per_payer, tiers[-1] * per_payer,
+                          "arppu_d30_usd", "USD").replace("<=", "<")
+    raise ScenarioError("iap.arppu_d30_usd", f"= {arppu:g}: implies a mean purchase of "
+                        f"{target:.4g} USD, outside the price tiers ({tiers[0]} ... "
+                        f"{tiers[-1]} USD); feasible with these payer shares and retention "
+                        f"({per_payer:.4g} purchases per payer by day 30): {span}")

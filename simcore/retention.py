@@ -17,7 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
+from simcore.errors import ScenarioError
+
 TARGET_AGES = (1, 3, 7, 14, 30, 60, 90)
+FIT_TOLERANCE = 1e-3    # a fit reaches a target when within 0.1 % of it (relative)
+PARAMETER_BOX = ((1e-3, 1e4), (1e-3, 1e4), (0.05, 5.0))   # alpha, beta, c searched by fits
 
 
 def survival(t, alpha: float, beta: float, c: float = 1.0) -> np.ndarray:
@@ -94,8 +98,8 @@ def fit_retention(model: str, ages, targets, play_probability: float = 1.0,
             cols.append(c * late * tc * np.log(ages))
         return np.column_stack(cols)
 
-    lo = np.log([1e-3, 1e-3, 0.05][: 2 + with_c])
-    hi = np.log([1e4, 1e4, 5.0][: 2 + with_c])
+    lo = np.log([box[0] for box in PARAMETER_BOX][: 2 + with_c])
+    hi = np.log([box[1] for box in PARAMETER_BOX][: 2 + with_c])
     starts = [np.log([a0, b0, c0][: 2 + with_c])
               for a0, b0 in ((0.5, 1.0), (1.0, 5.0), (0.2, 0.5), (3.0, 10.0))
               for c0 in ((0.5, 1.0) if with_c else (1.0,))]
@@ -112,9 +116,12 @@ def fit_retention(model: str, ages, targets, play_probability: float = 1.0,
             break  # converged from a neighbouring fit: the same optimum, 8x faster
     a, b, c = unpack(best.x)
     fitted = play_probability * survival(ages, a, b, c)
-    return RetentionFit(model, float(a), float(b), float(c), play_probability,
-                        tuple(int(t) for t in ages), tuple(float(v) for v in targets),
-                        tuple(float(v) for v in fitted))
+    fit = RetentionFit(model, float(a), float(b), float(c), play_probability,
+                       tuple(int(t) for t in ages), tuple(float(v) for v in targets),
+                       tuple(float(v) for v in fitted))
+    if len(ages) == 2 + with_c and fit.max_rel_error > FIT_TOLERANCE:
+        return _exact_fit(model, ages, targets, play_probability)
+    return fit
 
 
 def played_days_pmf(days: int, alpha: float, beta: float, c: float,
@@ -138,3 +145,228 @@ def played_days_pmf(days: int, alpha: float, beta: float, c: float,
                          * (1.0 - play_probability) ** np.maximum(l - k, 0), 0.0)
     pmf[1:] = last @ binom
     return pmf
+
+
+# --- when a fit misses: the feasible range of the target that failed -----------------------
+#
+# With as many targets as parameters (sbg: 2, bdw: 3) a model either reaches the targets or no
+# model in the parameter box does. On a miss, the targets are taken in age order; the first
+# one outside the range that the model reaches given the earlier ones (matched exactly) is
+# reported with that range. The ranges come from the model's structure: given S(t1), the
+# parameters left free trace a curve (beta solved for each alpha, as S rises with beta and
+# falls with alpha); bdw adds c, over which the sbg curves in t**c are followed.
+
+
+def _log_s(t: float, la: float, lb: float, lc: float) -> float:
+    """log S(t) at log-parameters (log alpha, log beta, log c)."""
+    a, b = np.exp(la), np.exp(lb)
+    return float(special.betaln(a, b + t ** np.exp(lc)) - special.betaln(a, b))
+
+
+def _root(f, lo: float, hi: float, slack: float = 1e-10) -> float | None:
+    """A root of the monotone ``f`` in [lo, hi], or None when f keeps its sign there (an end
+    within ``slack`` of zero counts as a root)."""
+    f_lo, f_hi = f(lo), f(hi)
+    if f_lo * f_hi <= 0.0:
+        return lo if f_lo == 0.0 else hi if f_hi == 0.0 else optimize.brentq(
+            f, lo, hi, xtol=1e-13, rtol=1e-13)
+    if min(abs(f_lo), abs(f_hi)) <= slack:
+        return lo if abs(f_lo) <= abs(f_hi) else hi
+    return None
+
+
+class Curve:
+    """A model's values along a one-parameter curve of parameters.
+
+    ``point(x)`` gives (parameters, value) at x, or None where the curve leaves the parameter
+    box; the x where it exists form one interval within ``x_box`` (true of the monotone models
+    here). Sampled on ``points`` x, the interval's ends located by bisection; ``range`` refines
+    interior extremes, ``solve`` finds the parameters that give a value.
+    """
+
+    def __init__(self, point, x_box, points: int = 25):
+        self._point = point
+        self._seen: dict[float, tuple | None] = {}
+        xs = np.linspace(x_box[0], x_box[1], points) if x_box[1] > x_box[0] else [x_box[0]]
+        inside = [i for i, x in enumerate(xs) if self._at(x) is not None]
+        if not inside:
+            return
+        for i, step in ((inside[0], -1), (inside[-1], 1)):
+            if 0 <= i + step < len(xs):
+                good, bad = xs[i], xs[i + step]
+                for _ in range(40):
+                    mid = 0.5 * (good + bad)
+                    good, bad = (mid, bad) if self._at(mid) is not None else (good, mid)
+
+    def _at(self, x: float):
+        x = float(x)
+        if x not in self._seen:
+            self._seen[x] = self._point(x)
+        return self._seen[x]
+
+    def _found(self) -> list[tuple[float, tuple, float]]:
+        return [(x, p[0], p[1]) for x, p in sorted(self._seen.items()) if p is not None]
+
+    def range(self) -> tuple[float, float] | None:
+        """Smallest and largest value along the curve (None: the curve misses the box)."""
+        found = self._found()
+        if not found:
+            return None
+        for sign in (1.0, -1.0):
+            k = int(np.argmin([sign * v for _, _, v in found]))
+            if 0 < k < len(found) - 1:
+                optimize.minimize_scalar(
+                    lambda x: np.inf if self._at(x) is None else sign * self._at(x)[1],
+                    bounds=(found[k - 1][0], found[k + 1][0]), method="bounded",
+                    options={"xatol": 1e-10})
+        values = [v for _, _, v in self._found()]
+        return min(values), max(values)
+
+    def solve(self, target: float) -> tuple | None:
+        """Parameters at which the value equals ``target`` (None: nowhere on the curve)."""
+        found = self._found()
+        for (x0, p0, v0), (x1, _, v1) in zip(found, found[1:]):
+            if v0 == target:
+                return p0
+            if (v0 - target) * (v1 - target) < 0.0:
+                x = optimize.brentq(lambda x: self._at(x)[1] - target, x0, x1,
+                                    xtol=1e-13, rtol=1e-13)
+                return self._at(x)[0]
+        return found[-1][1] if found and found[-1][2] == target else None
+
+
+def level_curve(value, constraint, x_box, y_box, points: int = 25) -> Curve:
+    """The curve ``constraint(x, y) = 0`` in the box ``x_box`` x ``y_box`` (constraint
+    monotone in x and in y), with ``value(x, y)`` along it; parameters are (x, y)."""
+    def y_at(x):
+        return _root(lambda y: constraint(x, y), *y_box)
+
+    def inside(x):
+        return y_at(x) is not None
+
+    # the curve's x interval: between where it crosses the box's y edges (or the x ends)
+    cuts = [x_box[0], x_box[1]]
+    for y in y_box:
+        edge = _root(lambda x: constraint(x, y), *x_box, slack=0.0)
+        if edge is not None:
+            cuts.append(edge)
+    cuts = sorted(cuts)
+    spans = [(a, b) for a, b in zip(cuts, cuts[1:]) if inside(0.5 * (a + b))]
+    spans += [(x, x) for x in cuts if inside(x)]
+    if not spans:
+        return Curve(lambda x: None, x_box, points=1)
+    x_lo, x_hi = min(a for a, _ in spans), max(b for _, b in spans)
+
+    def point(x):
+        y = y_at(x)
+        return None if y is None else ((x, y), value(x, y))
+    return Curve(point, (x_lo, x_hi), points)
+
+
+def _box(i: int) -> tuple[float, float]:
+    return float(np.log(PARAMETER_BOX[i][0])), float(np.log(PARAMETER_BOX[i][1]))
+
+
+def _sbg_curve(t1: float, ls1: float, t2: float, lc: float, points: int = 25) -> Curve:
+    """Given log S(t1) = ls1 and log c = lc: log S(t2) along log alpha (parameters: log alpha,
+    log beta)."""
+    return level_curve(lambda la, lb: _log_s(t2, la, lb, lc),
+                       lambda la, lb: _log_s(t1, la, lb, lc) - ls1, _box(0), _box(1), points)
+
+
+def _c_extreme(f, sign: float) -> float:
+    """Extreme (sign = 1: smallest, -1: largest) of f(log c) over the c box; f is None where
+    nothing exists."""
+    grid = np.linspace(*_box(2), 13)
+    vals = np.array([np.inf if (v := f(x)) is None else sign * v for x in grid])
+    k = int(np.argmin(vals))
+    if np.isinf(vals[k]):
+        return np.nan
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+    res = optimize.minimize_scalar(lambda x: np.inf if (v := f(x)) is None else sign * v,
+                                   bounds=(lo, hi), method="bounded", options={"xatol": 1e-8})
+    return sign * min(vals[k], res.fun)
+
+
+def _bdw_curve(ts, ls) -> Curve:
+    """Given log S at the first two ages ``ts[:2]``: log S(ts[2]) along log c (parameters:
+    log alpha, log beta, log c)."""
+    def point(lc):
+        ab = _sbg_curve(ts[0], ls[0], ts[1], lc, points=13).solve(ls[1])
+        return None if ab is None else ((*ab, lc), _log_s(ts[2], *ab, lc))
+    return Curve(point, _box(2), points=17)
+
+
+def target_range(model: str, ages, log_s, k: int) -> tuple[float, float]:
+    """Range of log S(ages[k]) that ``model`` reaches in the parameter box while matching
+    log S(ages[j]) = log_s[j] for j < k exactly ((nan, nan) when the earlier ones cannot)."""
+    lc_box = _box(2) if model == "bdw" else (0.0, 0.0)
+    t = [float(a) for a in ages]
+    if k == 0:   # S falls with alpha and c, rises with beta
+        return (_log_s(t[0], _box(0)[1], _box(1)[0], lc_box[1]),
+                _log_s(t[0], _box(0)[0], _box(1)[1], lc_box[0]))
+    if k == 1 and model == "sbg":
+        return _sbg_curve(t[0], log_s[0], t[1], 0.0).range() or (np.nan, np.nan)
+    if k == 1:
+        def end(lc, i):
+            r = _sbg_curve(t[0], log_s[0], t[1], lc, points=13).range()
+            return None if r is None else r[i]
+        return _c_extreme(lambda lc: end(lc, 0), 1.0), _c_extreme(lambda lc: end(lc, 1), -1.0)
+    if k == 2 and model == "bdw":
+        return _bdw_curve(t, log_s).range() or (np.nan, np.nan)
+    raise ValueError(f"no single-target range for target {k} of model {model!r}")
+
+
+def _exact_fit(model: str, ages, targets, play_probability: float) -> RetentionFit:
+    """The least-squares fit missed: solve the targets along the model's curves, or raise the
+    first target outside what the model reaches given the earlier ones."""
+    log_s = np.log(targets / play_probability)
+    for k in range(len(ages)):
+        lo, hi = target_range(model, ages, log_s, k)
+        if not lo <= log_s[k] <= hi:
+            raise ScenarioError(f"retention.d{int(ages[k])}",
+                                _retention_miss(model, ages, targets, play_probability, k,
+                                                lo, hi))
+    t = [float(a) for a in ages]
+    if model == "sbg":
+        found = _sbg_curve(t[0], log_s[0], t[1], 0.0).solve(log_s[1])
+        params = None if found is None else (*found, 0.0)
+    else:
+        params = _bdw_curve(t, log_s).solve(log_s[2])
+    if params is not None:
+        a, b, c = np.exp(params)
+        c = c if model == "bdw" else 1.0
+        fitted = play_probability * survival(ages, a, b, c)
+        if np.max(np.abs(fitted / targets - 1.0)) <= FIT_TOLERANCE:
+            return RetentionFit(model, float(a), float(b), float(c), play_probability,
+                                tuple(int(x) for x in ages), tuple(float(v) for v in targets),
+                                tuple(float(v) for v in fitted))
+    raise ScenarioError(f"retention.d{int(ages[-1])}", f"= {targets[-1]}: no {model} "
+                        "retention model reaches these targets (fit tolerance "
+                        f"{FIT_TOLERANCE * 100:g} %)")
+
+
+def _retention_miss(model, ages, targets, q, k, lo, hi) -> str:
+    key = f"d{int(ages[k])}"
+    given = " and ".join(f"d{int(a)} {v:g}" for a, v in zip(ages[:k], targets[:k]))
+    names = {"sbg": "shifted-beta-geometric", "bdw": "beta-discrete-Weibull"}
+    what = f"no {names[model]} model reaches it" + (f" with {given}" if given else "")
+    if np.isnan(lo):
+        return f"= {targets[k]:g}: {what}"
+    return (f"= {targets[k]:g}: {what}; feasible: "
+            f"{feasible_range(targets[k], q * np.exp(lo), q * np.exp(hi), key)} "
+            f"(fit tolerance {FIT_TOLERANCE * 100:g} %)")
+
+
+def feasible_range(value: float, lo: float, hi: float, name: str, unit: str = "",
+                   rel_tol: float = FIT_TOLERANCE) -> str:
+    """'lo <= name <= hi unit' with the significant digits that ``rel_tol`` implies (4 for
+    0.1 %), more where needed to tell the bounds from ``value`` and from each other."""
+    digits = max(2, 1 - int(np.floor(np.log10(rel_tol))))
+    while digits < 15:
+        text = [f"{x:.{digits}g}" for x in (value, lo, hi)]
+        if all(text[i] != text[j] for i, j in ((0, 1), (0, 2), (1, 2))
+               if (value, lo, hi)[i] != (value, lo, hi)[j]):
+            break
+        digits += 1
+    return f"{text[1]} <= {name} <= {text[2]}" + (f" {unit}" if unit else "")
