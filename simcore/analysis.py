@@ -16,6 +16,40 @@ from simcore.channels import PAID_CHANNELS
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 PARAM_PREFIX = "param_"
+# What a ROAS, payback, LTV or profit counts: "paid" = ROAS on UA, the revenue of the users
+# the spend bought (paid ads and creators); "blended" = every user's revenue (organic and
+# share users too) over the same spend. A run without organic or share users has one value.
+BASES = ("paid", "blended")
+
+
+def check_basis(basis: str) -> str:
+    if basis not in BASES:
+        raise ValueError(f"basis = {basis!r}: use one of {', '.join(BASES)}")
+    return basis
+
+
+def roas_of(ds: xr.Dataset, basis: str = "paid") -> xr.DataArray:
+    """ROAS by draw and age on ``basis`` [1] (a dataset written before ROAS on UA existed
+    has only the blended one: it is used for both)."""
+    if check_basis(basis) == "paid" and "roas_paid" in ds:
+        return ds.roas_paid
+    return ds.roas
+
+
+def revenue_of(ds: xr.Dataset, basis: str = "paid") -> xr.DataArray:
+    """Net revenue at each age of the users ``basis`` counts [USD], dims (draw, age)."""
+    if check_basis(basis) == "paid" and "revenue_by_channel" in ds:
+        return ds.revenue_by_channel.sel(channel=list(PAID_CHANNELS)).sum("channel")
+    return net_revenue(ds)
+
+
+def has_unpaid_users(ds: xr.Dataset) -> bool:
+    """True when some users came without spend (organic entrances, shares), so ROAS on UA
+    and blended ROAS differ."""
+    if "activations_by_channel" not in ds:
+        return False
+    unpaid = [c for c in ds.channel.values if c not in PAID_CHANNELS]
+    return bool(ds.activations_by_channel.sel(channel=unpaid).sum() > 0)
 
 
 # --- parameters -------------------------------------------------------------------------------
@@ -35,27 +69,28 @@ def uncertain_parameters(ds: xr.Dataset) -> list[str]:
 
 # --- ROAS and payback -------------------------------------------------------------------------
 
-def roas_quantiles(ds: xr.Dataset, quantiles=QUANTILES) -> xr.DataArray:
-    """Quantiles of ROAS over draws (linear interpolation, as ``np.quantile``).
+def roas_quantiles(ds: xr.Dataset, quantiles=QUANTILES, basis: str = "paid") -> xr.DataArray:
+    """Quantiles of ROAS on ``basis`` over draws (linear interpolation, as ``np.quantile``).
 
     Returns
     -------
     xr.DataArray
         dims (quantile, age) [1]: ROAS = cumulative net revenue / spend.
     """
-    q = ds.roas.quantile(list(quantiles), dim="draw")
+    q = roas_of(ds, basis).quantile(list(quantiles), dim="draw")
     return q.assign_attrs(units="1", long_name="ROAS quantile over draws")
 
 
-def prob_roas_at_least(ds: xr.Dataset, target: float = 1.0) -> xr.DataArray:
-    """Share of draws with ROAS >= ``target`` at each age.
+def prob_roas_at_least(ds: xr.Dataset, target: float = 1.0, basis: str = "paid",
+                       ) -> xr.DataArray:
+    """Share of draws with ROAS on ``basis`` >= ``target`` at each age.
 
     Returns
     -------
     xr.DataArray
         dims (age,) [probability]. A NaN ROAS counts as not reaching the target.
     """
-    p = (ds.roas >= target).mean("draw")
+    p = (roas_of(ds, basis) >= target).mean("draw")
     return p.assign_attrs(units="1", long_name=f"P(ROAS >= {target:g})")
 
 
@@ -73,23 +108,24 @@ def day_quantiles(days, q):
     return np.quantile(np.where(np.isnan(days), np.inf, days), q, method="inverted_cdf")
 
 
-def payback_days(ds: xr.Dataset, target: float = 1.0) -> xr.DataArray:
-    """First age at which each draw's ROAS reaches ``target``.
+def payback_days(ds: xr.Dataset, target: float = 1.0, basis: str = "paid") -> xr.DataArray:
+    """First age at which each draw's ROAS on ``basis`` reaches ``target``.
 
     Returns
     -------
     xr.DataArray
         dims (draw,) [days]; NaN where ROAS stays below ``target`` through the horizon.
-        With ``target=1`` this equals the dataset's ``payback_day``.
+        With ``target=1`` and ``basis="blended"`` this equals the dataset's ``payback_day``.
     """
-    first = first_age_at_least(ds.roas.transpose("draw", "age").values, ds.age.values, target)
+    roas = roas_of(ds, basis).transpose("draw", "age").values
+    first = first_age_at_least(roas, ds.age.values, target)
     return xr.DataArray(first, dims=("draw",), coords={"draw": ds.draw.values},
                         attrs={"units": "days",
                                "long_name": f"first age with roas >= {target:g} "
                                             "(NaN: not within the horizon)"})
 
 
-def payback_cdf(ds: xr.Dataset, target: float = 1.0) -> xr.DataArray:
+def payback_cdf(ds: xr.Dataset, target: float = 1.0, basis: str = "paid") -> xr.DataArray:
     """Share of draws that have reached ROAS >= ``target`` by each age.
 
     Returns
@@ -98,7 +134,7 @@ def payback_cdf(ds: xr.Dataset, target: float = 1.0) -> xr.DataArray:
         dims (age,) [probability], non-decreasing in age; its last value is
         ``1 - never_pays_back(ds, target)``.
     """
-    first = payback_days(ds, target).values
+    first = payback_days(ds, target, basis).values
     ages = ds.age.values
     with np.errstate(invalid="ignore"):
         paid = first[:, None] <= ages[None, :]          # NaN compares False: never paid
@@ -108,9 +144,9 @@ def payback_cdf(ds: xr.Dataset, target: float = 1.0) -> xr.DataArray:
                                             "by age"})
 
 
-def never_pays_back(ds: xr.Dataset, target: float = 1.0) -> float:
+def never_pays_back(ds: xr.Dataset, target: float = 1.0, basis: str = "paid") -> float:
     """Share of draws whose ROAS never reaches ``target`` within the horizon [probability]."""
-    return float(np.mean(np.isnan(payback_days(ds, target).values)))
+    return float(np.mean(np.isnan(payback_days(ds, target, basis).values)))
 
 
 # --- LTV and break-even CPA -------------------------------------------------------------------
@@ -129,22 +165,25 @@ def _paid_activations(ds: xr.Dataset) -> xr.DataArray:
         ("channel", "cohort")).astype(float)
 
 
-def ltv_per_activation(ds: xr.Dataset) -> xr.DataArray:
-    """Cumulative net revenue through each age per activation of the draw.
+def ltv_per_activation(ds: xr.Dataset, basis: str = "paid") -> xr.DataArray:
+    """Cumulative net revenue through each age per activation of the draw: the paid users'
+    revenue per paid activation (``basis="paid"``, the denominator of the realised CPA, so
+    ROAS on UA = LTV / CPA), or every user's per activation (``"blended"``).
 
     Returns
     -------
     xr.DataArray
-        dims (draw, age) [USD]; NaN for a draw without activations. ROAS = LTV / CPA.
+        dims (draw, age) [USD]; NaN for a draw without activations.
     """
-    activations = ds.activations.sum("cohort").astype(float)
+    activations = (_paid_activations(ds) if check_basis(basis) == "paid"
+                   else ds.activations.sum("cohort").astype(float))
     activations = activations.where(activations > 0)
-    ltv = net_revenue(ds).cumsum("age") / activations
+    ltv = revenue_of(ds, basis).cumsum("age") / activations
     return ltv.transpose("draw", "age").assign_attrs(
         units="USD", long_name="cumulative net revenue through age per activation")
 
 
-def ltv_quantiles(ds: xr.Dataset, quantiles=QUANTILES) -> xr.DataArray:
+def ltv_quantiles(ds: xr.Dataset, quantiles=QUANTILES, basis: str = "paid") -> xr.DataArray:
     """Quantiles over draws of LTV per activation (linear interpolation, NaN draws skipped).
 
     Returns
@@ -152,7 +191,7 @@ def ltv_quantiles(ds: xr.Dataset, quantiles=QUANTILES) -> xr.DataArray:
     xr.DataArray
         dims (quantile, age) [USD].
     """
-    q = ltv_per_activation(ds).quantile(list(quantiles), dim="draw")
+    q = ltv_per_activation(ds, basis).quantile(list(quantiles), dim="draw")
     return q.assign_attrs(units="USD", long_name="LTV per activation, quantile over draws")
 
 
@@ -167,12 +206,12 @@ def _draws_needed(n: int, probability: float) -> int:
 
 
 def break_even_cpa(ds: xr.Dataset, age: int, target: float = 1.0,
-                   probability: float = 0.5) -> float:
+                   probability: float = 0.5, basis: str = "paid") -> float:
     """Highest CPA at which P(ROAS(age) >= target) >= ``probability``.
 
     Revenue per paid activation does not depend on the CPA paid, so ROAS(age) = L / c with
-    L = net revenue through ``age`` of all users (free ones too) per paid activation (one
-    value per draw) and c the CPA. With k the least
+    L = net revenue through ``age`` of the users ``basis`` counts (paid users, or all users,
+    free ones too) per paid activation (one value per draw) and c the CPA. With k the least
     number of draws making k / n >= ``probability``, the answer is the k-th largest L divided by
     ``target`` (a lower empirical quantile, no interpolation): at that CPA at least k draws
     reach the target, at any higher CPA fewer than k do. (With creators paid a share of
@@ -198,7 +237,7 @@ def break_even_cpa(ds: xr.Dataset, age: int, target: float = 1.0,
     if not target > 0.0:
         raise ValueError(f"target = {target}: must be > 0")
     paid = _paid_activations(ds)
-    revenue = net_revenue(ds).cumsum("age").sel(age=age)
+    revenue = revenue_of(ds, basis).cumsum("age").sel(age=age)
     ltv = (revenue / paid.where(paid > 0)).values     # all users' revenue per paid user
     ltv = np.where(np.isnan(ltv), -np.inf, ltv)
     n = ltv.size
@@ -215,20 +254,20 @@ def break_even_cpa(ds: xr.Dataset, age: int, target: float = 1.0,
 
 # --- profit -----------------------------------------------------------------------------------
 
-def net_profit(ds: xr.Dataset) -> xr.DataArray:
-    """Net revenue through the horizon minus spend, per draw.
+def net_profit(ds: xr.Dataset, basis: str = "paid") -> xr.DataArray:
+    """Net revenue through the horizon of the users ``basis`` counts minus spend, per draw.
 
     Returns
     -------
     xr.DataArray
         dims (draw,) [USD].
     """
-    profit = net_revenue(ds).sum("age") - ds.spend.sum("cohort")
+    profit = revenue_of(ds, basis).sum("age") - ds.spend.sum("cohort")
     return profit.assign_attrs(units="USD",
                                long_name="net revenue through the horizon - spend")
 
 
-def profit_risk(ds: xr.Dataset, alpha: float = 0.05) -> dict[str, float]:
+def profit_risk(ds: xr.Dataset, alpha: float = 0.05, basis: str = "paid") -> dict[str, float]:
     """Risk of the net profit distribution over draws.
 
     Returns
@@ -241,7 +280,7 @@ def profit_risk(ds: xr.Dataset, alpha: float = 0.05) -> dict[str, float]:
     """
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha = {alpha}: must be in (0, 1)")
-    profit = np.sort(net_profit(ds).values)
+    profit = np.sort(net_profit(ds, basis).values)
     worst = max(math.ceil(alpha * profit.size - 1e-9), 1)
     return {"mean": float(profit.mean()), "p5": float(np.quantile(profit, alpha)),
             "cvar": float(profit[:worst].mean()), "prob_loss": float(np.mean(profit < 0))}
@@ -305,8 +344,9 @@ def _order_by_strength(spearman: np.ndarray) -> np.ndarray:
     return np.argsort(-strength, kind="stable")
 
 
-def drivers(ds: xr.Dataset, age: int = 7) -> xr.Dataset:
-    """Rank correlations of each uncertain parameter with ROAS at ``age`` across draws.
+def drivers(ds: xr.Dataset, age: int = 7, basis: str = "paid") -> xr.Dataset:
+    """Rank correlations of each uncertain parameter with ROAS on ``basis`` at ``age`` across
+    draws; ``kind`` says what the parameter is (``driver_kind``).
 
     ``spearman`` is the Spearman rank correlation; ``partial_rank`` the partial rank
     correlation (ranks of the parameter and of ROAS, each with the ranks of the other
@@ -320,7 +360,7 @@ def drivers(ds: xr.Dataset, age: int = 7) -> xr.Dataset:
         sorted by |spearman| descending (NaN last); size 0 without uncertain parameters.
     """
     keys = uncertain_parameters(ds)
-    y = ds.roas.sel(age=age).values.astype(float)
+    y = roas_of(ds, basis).sel(age=age).values.astype(float)
     x = np.column_stack([ds[PARAM_PREFIX + k].values.astype(float) for k in keys]) \
         if keys else np.empty((y.size, 0))
     usable = np.array([not _is_constant(x[:, j]) for j in range(x.shape[1])], dtype=bool)
@@ -335,10 +375,25 @@ def drivers(ds: xr.Dataset, age: int = 7) -> xr.Dataset:
 
     return xr.Dataset(
         {"spearman": var(spearman, f"Spearman rank correlation with ROAS at age {age}"),
-         "partial_rank": var(partial, f"partial rank correlation with ROAS at age {age}")},
+         "partial_rank": var(partial, f"partial rank correlation with ROAS at age {age}"),
+         "kind": var(np.array([driver_kind(k) for k in keys], dtype=object).astype(str)
+                     if keys else np.array([], dtype=str), "what the parameter is")},
         coords={"parameter": ("parameter", np.array(keys, dtype=object)[order].astype(str)
                               if keys else np.array([], dtype=str))},
         attrs={"age": int(age)})
+
+
+# what each section's uncertain values are, for a reader deciding what to act on
+_KINDS = {"campaign": "UA lever", "creator": "UA lever", "rules": "UA lever",
+          "retention": "title", "engagement": "title", "ads": "title", "iap": "title",
+          "series": "title", "unlocks": "title", "organic": "organic (not bought)",
+          "share": "organic (not bought)", "deal": "deal", "quality": "channel quality"}
+
+
+def driver_kind(key: str) -> str:
+    """What an uncertain parameter is: a UA lever (bought or bid), a property of the title,
+    organic traffic nobody buys, a deal term or a channel's quality."""
+    return _KINDS.get(key.partition(".")[0], "other")
 
 
 def calendar(ds: xr.Dataset) -> xr.Dataset:

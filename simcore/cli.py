@@ -1,5 +1,5 @@
 """Command line: ``simcore run | validate | summary | plot | report | scale | sweep |
-sensitivity | scenarios``.
+sensitivity | scenarios | schema | new``.
 
 Errors in input are one line on stderr and exit status 2; no traceback, no output file.
 """
@@ -70,10 +70,14 @@ DRAMA_PLOT_KINDS = ("funnel", "sources", "pnl")   # simcore.plots.DRAMA_KINDS (t
 
 def _add_day_target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--day", type=int, default=None,
-                   help=f"age in days at which ROAS is judged (default: D{DEFAULT_DAY}, or the "
-                        "horizon when shorter)")
+                   help="age in days at which ROAS is judged (default: the scenario's "
+                        "[goal] age, the horizon without one)")
     p.add_argument("--target", type=float, default=None,
-                   help="target ROAS, > 0 (default: 1.0, break-even)")
+                   help="target ROAS, > 0 (default: the scenario's [goal] roas, 1.0 = "
+                        "break-even without one)")
+    p.add_argument("--basis", choices=("paid", "blended"), default="paid",
+                   help="what ROAS counts: paid (default: ROAS on UA, the revenue of the users "
+                        "the spend bought) or blended (organic and share users too)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_args(p)
     p.add_argument("-o", "--output", type=Path, help="write the dataset to this .nc file")
     _add_force(p)
+    _add_day_target_args(p)
     _add_run_args(p, "")
 
     p = sub.add_parser("validate", help="check a scenario and print it resolved",
@@ -134,12 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budgets", required=True, metavar="B1,B2,...",
                    help="daily budgets [USD/day], comma-separated, e.g. 1000,2500,5000,10000")
     p.add_argument("--age", type=int, default=None,
-                   help="age in days at which ROAS is judged (default: D30, or the horizon "
-                        "when shorter)")
+                   help="age in days at which ROAS is judged (default: the scenario's [goal] "
+                        "age, the horizon without one)")
     p.add_argument("--probability", type=float, default=0.8,
                    help="required P(ROAS >= target), 0 < p < 1 (default: 0.8)")
     p.add_argument("--target", type=float, default=None,
-                   help="target ROAS, > 0 (default: 1.0, break-even)")
+                   help="target ROAS, > 0 (default: the scenario's [goal] roas, 1.0 = "
+                        "break-even without one)")
     p.add_argument("-o", "--output", type=Path, help="write the scale dataset to this .nc file")
     p.add_argument("--plot", type=Path, help="draw profit by budget to this *.png or *.svg")
     _add_force(p)
@@ -185,6 +191,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("scenarios", help="list the packaged scenarios",
                    description="List the scenarios shipped with simcore (usable by name).")
+
+    p = sub.add_parser("schema", help="print the scenario reference: every section and key",
+                       description="Print every section and key of a scenario file: type, unit, "
+                       "valid range, default, whether it may be a distribution, and meaning.")
+    p.add_argument("section", nargs="?", default=None,
+                   help="one section only, e.g. campaign, ads, markets, correlations, "
+                        "distributions (default: all)")
+    p = sub.add_parser("new", help="print a commented scenario template",
+                       description="Print a commented scenario template that validates, e.g. "
+                       "simcore new --kind game --region JP > my_title.toml")
+    p.add_argument("--kind", required=True, choices=("game", "drama"))
+    p.add_argument("--region", required=True, metavar="REGION",
+                   help="US, JP, ID, TH, VN, BR, SA or TR")
+    p.add_argument("--monetization", choices=("iaa", "iap", "hybrid"), default=None,
+                   help="games only: in-app ads, purchases, or both (default: iaa)")
     return parser
 
 
@@ -254,9 +275,12 @@ def _overrides(args) -> list[str]:
 def _cmd_run(args) -> int:
     from simcore.scenario import load_scenario
 
+    check_target(args.target)
     if args.output is not None:
         check_output(args.output, (".nc",), force=args.force)
     loaded = load_scenario(args.scenario, _overrides(args))
+    day = None if args.day is None else check_age(
+        args.day, loaded.scenario.simulation.horizon_days, "--day")
     from simcore.workload import estimate
 
     _check_work(args, estimate(loaded))
@@ -273,7 +297,7 @@ def _cmd_run(args) -> int:
             write_dataset(ds, args.output)
         except OSError as exc:
             return _write_failed(args.output, exc)
-    print(format_summary(summarize(ds)))
+    print(format_summary(summarize(ds, day=day, target=args.target, basis=args.basis)))
     if args.output is not None:
         print(f"\ndataset written to {args.output}")
     return 0
@@ -322,9 +346,10 @@ def _cmd_summary(args) -> int:
     from simcore.dataset import read_run
     from simcore.summary import format_summary, summarize
 
-    target = check_target(args.target)
+    check_target(args.target)
     ds = read_run(args.dataset)
-    print(format_summary(summarize(ds, day=check_day(ds, args.day), target=target)))
+    print(format_summary(summarize(ds, day=check_day(ds, args.day), target=args.target,
+                                   basis=args.basis)))
     return 0
 
 
@@ -336,6 +361,7 @@ def _cmd_plot(args) -> int:
 
     ds = read_run(args.dataset)
     day = check_day(ds, args.day)
+    target = check_target(args.target, ds=ds)
     from simcore import plots
 
     fig = plots.plot(ds, args.kind, day=day, target=target)
@@ -348,14 +374,14 @@ def _cmd_plot(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    target = check_target(args.target)
+    check_target(args.target)
     check_input(args.dataset)
     check_output(args.output, (".html", ".htm"), force=args.force)
     from simcore.dataset import read_run
     from simcore.report import build_report
 
     ds = read_run(args.dataset)
-    page = build_report(ds, day=check_day(ds, args.day), target=target)
+    page = build_report(ds, day=check_day(ds, args.day), target=args.target, basis=args.basis)
     try:
         write_atomic(args.output, page.encode("utf-8"))
     except OSError as exc:
@@ -378,8 +404,9 @@ def _cmd_scale(args) -> int:
 
     loaded = load_scenario(args.scenario, _overrides(args))
     horizon = loaded.scenario.simulation.horizon_days
-    age = check_age(min(30, horizon) if args.age is None else args.age, horizon, "--age",
-                    "age")
+    age = check_age(loaded.scenario.goal_age() if args.age is None else args.age, horizon,
+                    "--age", "age")
+    target = loaded.scenario.goal_roas() if args.target is None else target
     from simcore.workload import estimate_points
 
     _check_work(args, estimate_points(loaded, [f"campaign.daily_budget_usd={float(b)!r}"
@@ -550,10 +577,24 @@ def _cmd_scenarios(args) -> int:
     return 0
 
 
+def _cmd_schema(args) -> int:
+    from simcore.scenario.reference import format_reference
+
+    print(format_reference(args.section), end="")
+    return 0
+
+
+def _cmd_new(args) -> int:
+    from simcore.scenario.reference import new_scenario
+
+    print(new_scenario(args.kind, args.region, args.monetization), end="")
+    return 0
+
+
 _COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "summary": _cmd_summary,
              "plot": _cmd_plot, "report": _cmd_report, "scale": _cmd_scale,
              "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
-             "scenarios": _cmd_scenarios}
+             "scenarios": _cmd_scenarios, "schema": _cmd_schema, "new": _cmd_new}
 
 
 if __name__ == "__main__":

@@ -103,7 +103,9 @@ def scenario_attrs(loaded) -> dict:
     return {"title": loaded.scenario.title.name, "scenario_toml": loaded.text,
             "scenario_overrides": "\n".join(loaded.overrides),
             "scenario_json": loaded.resolved_json, "scenario_hash": loaded.hash,
-            "seed": int(loaded.scenario.simulation.seed), "simcore_version": __version__}
+            "seed": int(loaded.scenario.simulation.seed), "simcore_version": __version__,
+            "goal_age": int(loaded.scenario.goal_age()),
+            "goal_roas": float(loaded.scenario.goal_roas())}
 
 
 def add_parameters(ds: xr.Dataset, loaded, values: dict) -> xr.Dataset:
@@ -145,7 +147,7 @@ def add_outcomes(ds: xr.Dataset) -> xr.Dataset:
                                                 "users / total spend"}),
         cpa=(("draw",), cpa, {"units": "USD", "long_name": "realised cost per paid "
                               "activation"}))
-    payback = payback_days(ds, 1.0)
+    payback = payback_days(ds, 1.0, "blended")
     return ds.assign(payback_day=(("draw",), payback.values, payback.attrs))
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from simcore.errors import ScenarioError
 
-DEFAULT_DAY = 7             # age [days] at which ROAS is judged unless told otherwise
+DEFAULT_DAY = 7             # age [days] of the ROAS a sweep prints unless told otherwise
 
 
 def horizon(ds) -> int:
@@ -29,15 +29,19 @@ def check_age(age, last: int, key: str, name: str = "day") -> int:
 
 
 def check_day(ds, day: int | None, key: str = "--day") -> int:
-    """``day`` as an age within the run [days]; None = D7, or the horizon when shorter."""
+    """``day`` as an age within the run [days]; None = the age of the run's payback goal
+    (``[goal] age``; the horizon without one)."""
     h = horizon(ds)
-    return min(DEFAULT_DAY, h) if day is None else check_age(day, h, key)
+    if day is None:
+        return min(int(ds.attrs.get("goal_age", h)), h)
+    return check_age(day, h, key)
 
 
-def check_target(target: float | None, key: str = "--target") -> float:
-    """``target`` as a finite ROAS > 0; None = 1.0 (break-even)."""
+def check_target(target: float | None, key: str = "--target", ds=None) -> float:
+    """``target`` as a finite ROAS > 0; None = the ROAS of the run ``ds``'s payback goal
+    (``[goal] roas``), 1.0 (break-even) without one."""
     if target is None:
-        return 1.0
+        return float(ds.attrs.get("goal_roas", 1.0)) if ds is not None else 1.0
     try:
         value = float(target)
     except (TypeError, ValueError):

@@ -19,7 +19,7 @@ import numpy as np
 
 from simcore import __version__, analysis, plots
 from simcore.outputs import check_day, check_output, check_target, write_atomic
-from simcore.summary import Summary, summarize
+from simcore.summary import Summary, basis_line, summarize
 
 FORMATS = (".html", ".htm")
 
@@ -129,15 +129,20 @@ def _summary_tables(ds, s: Summary) -> str:
     headers = ["age", "mean", "p5", "p50", "p95", "P(ROAS &ge; 1)"]
     if extra:
         headers.append(f"P(ROAS &ge; {s.target:g})")
-        prob = analysis.prob_roas_at_least(ds, target=s.target)
+        prob = analysis.prob_roas_at_least(ds, target=s.target, basis=s.basis)
+    if s.blended:
+        headers.append("blended p50")
     rows = []
     for d, r in s.roas.items():
         row = [f"D{d}", *(_ratio(r[k]) for k in ("mean", "p5", "p50", "p95")),
                f"{r['p_ge_1']:.2f}"]
         if extra:
             row.append(f"{float(prob.sel(age=d)):.2f}")
+        if s.blended:
+            row.append(_ratio(s.blended[d]["p50"]))
         rows.append(row)
-    parts.append(_table(headers, rows, caption="ROAS by age (over draws)"))
+    parts.append(_table(headers, rows, caption=f"ROAS by age (over draws). "
+                        f"{_e(basis_line(s))}"))
 
     parts.append(_table(
         ("", "p5", "p50", "p95"),
@@ -167,8 +172,9 @@ def _summary_tables(ds, s: Summary) -> str:
 
     if s.drivers:
         parts.append(_table(
-            ("parameter", "Spearman", "partial rank"),
-            [(f"<code>{_e(k)}</code>", _corr(sp), _corr(pr)) for k, sp, pr in s.drivers],
+            ("parameter", "Spearman", "partial rank", "kind"),
+            [(f"<code>{_e(k)}</code>", _corr(sp), _corr(pr), _e(kind))
+             for k, sp, pr, kind in s.drivers],
             caption=f"Drivers of ROAS D{s.day} (rank correlation across draws)"))
     else:
         parts.append(f"<p>Drivers of ROAS D{s.day}: {_e(plots.NO_PARAMETERS)}.</p>")
@@ -224,12 +230,14 @@ def _drama(ds, s: Summary) -> str:
 
 # --- public ------------------------------------------------------------------------------------
 
-def build_report(ds, day: int | None = None, target: float = 1.0) -> str:
+def build_report(ds, day: int | None = None, target: float | None = None,
+                 basis: str = "paid") -> str:
     """The HTML page of run dataset ``ds``; ``day`` [days] is the age at which the histogram,
-    break-even CPA and drivers are judged, ``target`` the ROAS to reach (1.0 = break-even)."""
+    break-even CPA and drivers are judged, ``target`` the ROAS to reach (None: the scenario's
+    payback goal), ``basis`` what ROAS counts (``simcore.analysis.BASES``: ROAS on UA)."""
     day = check_day(ds, day, "day")
-    target = check_target(target, "target")
-    s = summarize(ds, day=day, target=target)
+    target = check_target(target, "target", ds)
+    s = summarize(ds, day=day, target=target, basis=basis)
     title = _e(s.title or "simcore run")
     toml = str(ds.attrs.get("scenario_toml", ""))
     return "\n".join([

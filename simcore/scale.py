@@ -157,7 +157,8 @@ def scale(loaded, budgets, age: int = 30, probability: float = 0.8, target: floa
         {
             "roas": stack([r.roas.transpose("draw", "age").values for r in runs],
                           ("draw", "age"), "1", "cumulative net revenue through age / spend"),
-            "net_profit": stack([net_profit(r).values for r in runs], ("draw",), "USD",
+            "net_profit": stack([net_profit(r, "blended").values for r in runs], ("draw",),
+                                "USD",
                                 "net revenue through the horizon - spend"),
             "spend": stack(spend, ("draw",), "USD", "campaign spend over all cohorts"),
             "cpa": stack([r.cpa.values for r in runs], ("draw",), "USD",
@@ -219,6 +220,27 @@ def best_budget(ds: xr.Dataset) -> float:
     return float(ds.budget.values[int(np.argmax(ds.expected_profit.values))])
 
 
+def grid_edge(ds: xr.Dataset) -> str:
+    """A warning when the best budget is the largest (or smallest) one tried: the optimum
+    may lie beyond the grid; it suggests the next range (empty when it lies inside)."""
+    budgets = ds.budget.values.astype(float)
+    best = float(ds.attrs["best_budget_usd"])
+    if budgets.size < 2 or budgets[0] < best < budgets[-1]:
+        return ""
+    step = budgets[-1] / budgets[-2] if best == budgets[-1] else budgets[1] / budgets[0]
+    step = max(step, 2.0)
+    if best == budgets[-1]:
+        nxt = [best * step ** k for k in range(0, 4)]
+        where = "largest budget tried: expected profit is still rising, so the best budget " \
+                "may lie above it"
+    else:
+        nxt = [best / step ** k for k in range(3, -1, -1)]
+        where = "smallest budget tried: expected profit is still rising as the budget " \
+                "falls, so the best budget may lie below it"
+    budgets_text = ",".join(f"{b:.6g}" for b in nxt if 0 < b <= MAX_BUDGET_USD)
+    return f"Note: that is the {where}; try --budgets {budgets_text}."
+
+
 def largest_safe_budget(p_roas: xr.DataArray, probability: float) -> float:
     """Largest budget [USD/day] whose P(ROAS >= target) >= ``probability``; NaN if none."""
     ok = p_roas.values >= probability
@@ -263,6 +285,9 @@ def format_scale(ds: xr.Dataset) -> str:
     best_profit = float(ds.expected_profit.sel(budget=best))
     lines += ["", f"Budget that maximises expected profit: {_usd(best)} USD/day "
                   f"(expected profit {_usd(best_profit)} USD)."]
+    edge = grid_edge(ds)
+    if edge:
+        lines.append(edge)
     safe = float(ds.attrs["largest_safe_budget_usd"])
     if math.isfinite(safe):
         p = float(ds.p_roas_at_least.sel(budget=safe))

@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from simcore import analysis
-from simcore.outputs import check_day
+from simcore.outputs import check_day, check_target
 
 KEY_DAYS = (0, 1, 3, 7, 14, 30, 60, 90, 180)
 QUANTILES = (0.05, 0.5, 0.95)
@@ -35,9 +35,13 @@ class Summary:
                                               #   P(ROAS(day) >= target) >= probability
     profit: dict[str, float]                  # analysis.profit_risk: mean, p5, cvar [USD],
                                               #   prob_loss
-    drivers: list[tuple[str, float, float]]   # (key, spearman, partial rank), top 5
+    drivers: list[tuple[str, float, float, str]]  # (key, spearman, partial rank, kind),
+                                              #   top 5 (kind: analysis.driver_kind)
     day: int                                  # age [days] of break-even CPA and drivers
     target: float                             # ROAS target of break-even CPA
+    basis: str = "paid"                       # what ROAS counts: analysis.BASES
+    blended: dict[int, dict[str, float]] = None  # day -> mean, p50 of blended ROAS, where
+                                              #   unpaid (organic, share) users exist
     markets: list[tuple[str, float, float, float, float]] = ()  # multi-market runs: (region,
                                               #   spend share, CPA p50 [USD], ROAS(day) p50,
                                               #   P(ROAS(day) >= target)) per market
@@ -51,38 +55,51 @@ def _stats(values: np.ndarray) -> dict[str, float]:
             "p95": float(q[2])}
 
 
-def _drivers(ds: xr.Dataset, day: int) -> list[tuple[str, float, float]]:
-    d = analysis.drivers(ds, age=day).isel(parameter=slice(0, TOP_DRIVERS))
-    return [(str(k), float(s), float(p)) for k, s, p in
-            zip(d.parameter.values, d.spearman.values, d.partial_rank.values)]
+def _drivers(ds: xr.Dataset, day: int, basis: str) -> list[tuple[str, float, float, str]]:
+    d = analysis.drivers(ds, age=day, basis=basis).isel(parameter=slice(0, TOP_DRIVERS))
+    return [(str(k), float(s), float(p), str(kind)) for k, s, p, kind in
+            zip(d.parameter.values, d.spearman.values, d.partial_rank.values, d.kind.values)]
 
 
-def summarize(ds: xr.Dataset, day: int | None = None, target: float = 1.0) -> Summary:
+def summarize(ds: xr.Dataset, day: int | None = None, target: float | None = None,
+              basis: str = "paid") -> Summary:
     """Summary statistics over draws of a run dataset (saved or fresh).
 
     ``day`` [days] is the age at which break-even CPA and drivers are judged, ``target`` the
-    ROAS the break-even CPA must reach; ``day=None`` is D7, or the horizon when shorter. A
-    ``day`` outside the run is a ``ScenarioError``.
+    ROAS the break-even CPA must reach; None = the scenario's payback goal (``[goal]``;
+    without one, ROAS 1 by the horizon). A ``day`` outside the run is a ``ScenarioError``.
+    ``basis``: ROAS on UA (``"paid"``, the paid users' revenue / spend: the headline) or
+    ``"blended"`` (every user's revenue).
     """
     horizon = int(ds.age.values[-1])
     day = check_day(ds, day)
-    roas = {}
+    target = check_target(target, "target", ds)
+    analysis.check_basis(basis)
+    roas_all = analysis.roas_of(ds, basis)
+    roas, blended = {}, None
+    if basis == "paid" and analysis.has_unpaid_users(ds):
+        blended = {}
     for key_day in KEY_DAYS:
         if key_day <= horizon:
-            v = ds.roas.sel(age=key_day).values
+            v = roas_all.sel(age=key_day).values
             roas[key_day] = {**_stats(v), "p_ge_1": float(np.mean(v >= 1.0))}
-    pq = analysis.day_quantiles(ds.payback_day.values, QUANTILES)
+            if blended is not None:
+                b = ds.roas.sel(age=key_day).values
+                blended[key_day] = {"mean": float(b.mean()), "p50": float(np.median(b))}
+    payback = analysis.payback_days(ds, 1.0, basis).values
+    pq = analysis.day_quantiles(payback, QUANTILES)
     return Summary(
         title=str(ds.attrs.get("title", "")), draws=int(ds.sizes["draw"]),
         seed=int(ds.attrs.get("seed", -1)), scenario_hash=str(ds.attrs.get("scenario_hash", "")),
         horizon=horizon, spend_usd=float(ds.spend.sum("cohort").mean()),
         activations=float(ds.activations.sum("cohort").mean()), cpa=_stats(ds.cpa.values),
         roas=roas, payback={"p5": float(pq[0]), "p50": float(pq[1]), "p95": float(pq[2])},
-        paid_back_share=float(np.mean(~np.isnan(ds.payback_day.values))),
-        break_even_cpa={p: analysis.break_even_cpa(ds, day, target, p)
+        paid_back_share=float(np.mean(~np.isnan(payback))),
+        break_even_cpa={p: analysis.break_even_cpa(ds, day, target, p, basis)
                         for p in BREAK_EVEN_PROBABILITIES},
-        profit=analysis.profit_risk(ds, PROFIT_ALPHA), drivers=_drivers(ds, day), day=day,
-        target=float(target), markets=_markets(ds, day, target), drama=_drama(ds))
+        profit=analysis.profit_risk(ds, PROFIT_ALPHA, basis), drivers=_drivers(ds, day, basis),
+        day=day, target=float(target), markets=_markets(ds, day, target), drama=_drama(ds),
+        basis=basis, blended=blended)
 
 
 def _drama(ds: xr.Dataset):
@@ -115,11 +132,14 @@ def format_summary(s: Summary) -> str:
         "realised CPA       mean {mean:.3f}  p5 {p5:.3f}  p50 {p50:.3f}  p95 {p95:.3f} USD"
         .format(**s.cpa),
         "",
-        f"{'ROAS':<6}{'mean':>9}{'p5':>9}{'p50':>9}{'p95':>9}{'P(>=1)':>9}",
+        basis_line(s),
+        f"{'ROAS':<6}{'mean':>9}{'p5':>9}{'p50':>9}{'p95':>9}{'P(>=1)':>9}"
+        + (f"{'blended p50':>14}" if s.blended else ""),
     ]
     for d, r in s.roas.items():
         lines.append(f"{'D' + str(d):<6}{r['mean']:>9.3f}{r['p5']:>9.3f}{r['p50']:>9.3f}"
-                     f"{r['p95']:>9.3f}{r['p_ge_1']:>9.2f}")
+                     f"{r['p95']:>9.3f}{r['p_ge_1']:>9.2f}"
+                     + (f"{s.blended[d]['p50']:>14.3f}" if s.blended else ""))
     lines += [
         "",
         f"payback day        p5 {day(s.payback['p5'])}  p50 {day(s.payback['p50'])}  "
@@ -134,6 +154,15 @@ def format_summary(s: Summary) -> str:
         *_drama_lines(s),
     ]
     return "\n".join(lines)
+
+
+def basis_line(s: Summary) -> str:
+    """What the ROAS, payback, break-even CPA, profit and drivers below count."""
+    if s.basis == "paid":
+        text = "ROAS on UA: net revenue of the users the spend bought / spend"
+        return text + ("; blended ROAS (all users, organic and share too) beside it"
+                       if s.blended else " (every user here was bought)")
+    return "blended ROAS: net revenue of every user (organic and share too) / spend"
 
 
 def _drama_lines(s: Summary) -> list[str]:
@@ -172,7 +201,8 @@ def _driver_lines(s: Summary) -> list[str]:
     def corr(v: float) -> str:
         return f"{v:+.2f}" if np.isfinite(v) else "n/a"
 
-    width = max(28, *(len(k) + 4 for k, _, _ in s.drivers))
-    lines = [f"{title:<{width}}{'spearman':>10}{'partial rank':>14}"]
-    lines += [f"  {k:<{width - 2}}{corr(sp):>10}{corr(pr):>14}" for k, sp, pr in s.drivers]
+    width = max(28, *(len(k) + 4 for k, *_ in s.drivers))
+    lines = [f"{title:<{width}}{'spearman':>10}{'partial rank':>14}  kind"]
+    lines += [f"  {k:<{width - 2}}{corr(sp):>10}{corr(pr):>14}  {kind}"
+              for k, sp, pr, kind in s.drivers]
     return lines

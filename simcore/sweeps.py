@@ -112,7 +112,8 @@ def run_block(variant, point: int, start: int, stop: int) -> dict[str, np.ndarra
     ds = run(variant, point=point, draws=np.arange(start, stop))
     out = {"roas": ds.roas.values, "roas_paid": ds.roas_paid.values,
            "payback_day": ds.payback_day.values, "cpa": ds.cpa.values,
-           "net_profit": net_profit(ds).values, "spend": ds.spend.sum("cohort").values,
+           "net_profit": net_profit(ds, "blended").values,
+           "spend": ds.spend.sum("cohort").values,
            "activations": ds.activations.sum("cohort").values}
     if "series_pnl" in ds:
         out |= {"series_pnl": ds.series_pnl.isel(age=-1).values,

@@ -321,7 +321,7 @@ def test_drivers_edge_cases_give_nan_not_errors():
 def test_drivers_without_uncertain_parameters_is_empty():
     d = A.drivers(roas_run(CURVES), age=2)
     assert d.sizes["parameter"] == 0
-    assert set(d.data_vars) == {"spearman", "partial_rank"}
+    assert set(d.data_vars) == {"spearman", "partial_rank", "kind"}
 
 
 # --- summary ----------------------------------------------------------------------------------
@@ -338,7 +338,7 @@ def test_summary_has_break_even_profit_and_drivers():
     assert s.break_even_cpa[0.5] == A.break_even_cpa(ds, 3, 1.5, 0.5)
     assert s.break_even_cpa[0.8] <= s.break_even_cpa[0.5]
     assert s.profit == A.profit_risk(ds)
-    assert [k for k, _, _ in s.drivers] == ["a.p1", "a.p2"]
+    assert [k for k, *_ in s.drivers] == ["a.p1", "a.p2"]
     text = format_summary(s)
     assert "break-even CPA" in text and "(ROAS D3 >= 1.5)" in text
     assert "net profit" in text and "CVaR5%" in text and "P(loss)" in text

@@ -129,13 +129,17 @@ def test_quality_on_retention_parameters_is_refused():
 
 
 def test_break_even_cpa_counts_free_users_revenue_per_paid_user():
-    """With search users, ROAS = (all revenue / paid activations) / CPA still holds, and the
-    break-even CPA at P = 1 is the smallest such revenue per paid user over draws."""
+    """With search users, ROAS = (revenue / paid activations) / CPA still holds on both bases,
+    and the break-even CPA at P = 1 is the smallest such revenue per paid user over draws:
+    the paid users' revenue for ROAS on UA (the default), everyone's when blended."""
     from simcore.analysis import break_even_cpa
 
     ds = run("organic.search_per_day=300.0", draws=20)
-    per_paid = (ds.roas.sel(age=7) * ds.cpa).values
-    assert break_even_cpa(ds, 7, 1.0, 1.0) == pytest.approx(per_paid.min(), rel=1e-12)
+    blended = (ds.roas.sel(age=7) * ds.cpa).values
+    paid = (ds.roas_paid.sel(age=7) * ds.cpa).values
+    assert break_even_cpa(ds, 7, 1.0, 1.0, "blended") == pytest.approx(blended.min(), rel=1e-12)
+    assert break_even_cpa(ds, 7, 1.0, 1.0) == pytest.approx(paid.min(), rel=1e-12)
+    assert paid.min() < blended.min()
 
 
 def test_run_shape_keys_cannot_be_uncertain():

@@ -54,7 +54,8 @@ def assert_roas_table(stdout: str) -> None:
         rows = [ln for ln in lines if ln.split()[:1] == [day]]
         assert len(rows) == 1, f"no single ROAS row {day}:\n{stdout}"
         numbers = rows[0].split()[1:]
-        assert len(numbers) == 5, rows[0]          # mean p5 p50 p95 P(>=1)
+        # mean p5 p50 p95 P(>=1), and the blended p50 where organic or share users exist
+        assert len(numbers) in (5, 6), rows[0]
         assert all(float(v) >= 0 for v in numbers), rows[0]
     assert any(ln.startswith("payback day") for ln in lines), stdout
 

@@ -74,7 +74,7 @@ def test_summary_default_is_the_run_summary(run):
     result = ok(simcore("summary", "tmp/run.nc", cwd=folder))
     assert result.stderr == ""
     assert result.stdout.splitlines() == run_stdout.splitlines()[:-2]
-    assert "(ROAS D7 >= 1)" in result.stdout
+    assert "(ROAS D30 >= 1)" in result.stdout       # no [goal]: payback by the horizon
 
 
 def test_summary_day_and_target(run):
@@ -111,7 +111,7 @@ def test_plot_tornado_with_parameters(run_with_params, tmp_path):
     ok(simcore("plot", run_with_params, "--kind", "tornado", "-o", "t.svg", cwd=tmp_path))
     text = svg_text(tmp_path / "t.svg")
     assert "ads.ecpm_rewarded_usd" in text and "retention.d1" in text
-    assert "rank correlation with ROAS at D7" in text
+    assert "ROAS at D30" in text                     # no [goal]: the horizon
     assert "no uncertain parameters" not in text
 
 

@@ -133,7 +133,7 @@ def test_key_numbers_as_in_the_tables(ds, page):
     assert f"<td>{s.profit['mean']:,.0f}</td>" in page
     assert f"<td>{s.profit['cvar']:,.0f}</td>" in page
     assert f"{s.paid_back_share:.0%} of draws pay back by D30" in page
-    assert [k for k, _, _ in s.drivers][0] == "ads.ecpm_rewarded_usd"
+    assert [k for k, *_ in s.drivers][0] == "ads.ecpm_rewarded_usd"
     assert "<tr><td><code>ads.ecpm_rewarded_usd</code></td><td>+1.00</td>" in page
 
 

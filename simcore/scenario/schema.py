@@ -435,9 +435,22 @@ class Rule(Section):
         return self
 
 
+class Goal(Section):
+    """The title's payback goal: the ROAS the spend must reach by an age. Summaries, reports
+    and scale judge the odds, break-even CPA and drivers there (--day and --target override
+    it); absent: payback (ROAS 1) by the horizon."""
+
+    age: int | None = field(None, unit="days", description="Age at which ROAS is judged; "
+                            "absent = the horizon", ge=0, le=1095)
+    roas: float = field(1.0, unit="1", description="ROAS to reach by that age (1.0 = "
+                        "payback; e.g. 0.25 at D7 for a title that pays back by D180)",
+                        gt=0, le=100)
+
+
 class Scenario(Section):
     title: Title
     simulation: Simulation = Simulation()
+    goal: Goal | None = None                # absent: payback by the horizon
     campaign: Campaign
     retention: Retention | None = None      # games: required (see check_kind)
     engagement: Engagement | None = None
@@ -459,6 +472,23 @@ class Scenario(Section):
     def _kind(self):
         check_kind(self)
         return self
+
+    @model_validator(mode="after")
+    def _goal_within_horizon(self):
+        horizon = self.simulation.horizon_days
+        if self.goal is not None and self.goal.age is not None and self.goal.age > horizon:
+            raise ScenarioError("goal.age", f"= {self.goal.age}: beyond the horizon (valid "
+                                f"range: 0 <= age <= simulation.horizon_days = {horizon})")
+        return self
+
+    def goal_age(self) -> int:
+        """The age [days] of the payback goal (the horizon when no goal is given)."""
+        age = self.goal.age if self.goal is not None else None
+        return self.simulation.horizon_days if age is None else age
+
+    def goal_roas(self) -> float:
+        """The ROAS of the payback goal (1.0 when no goal is given)."""
+        return self.goal.roas if self.goal is not None else 1.0
 
     @model_validator(mode="after")
     def _markets(self):
