@@ -3,6 +3,8 @@
 Every function draws on a ``matplotlib.figure.Figure`` (Agg canvas, no pyplot, no global
 state), takes an optional ``ax`` to draw into, and returns the figure. The numbers come from
 ``simcore.analysis``; nothing is re-simulated. ``save(fig, path)`` writes ``.png`` or ``.svg``.
+Legends sit below the x-axis label, outside the plotted area (``legend_below``), so they never
+cover data.
 
     from simcore import plots
     fig = plots.fan(ds, target=1.0)
@@ -19,7 +21,9 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator, PercentFormatter, StrMethodFormatter
+from matplotlib.transforms import ScaledTranslation
 
 from simcore import __version__, analysis
 from simcore.errors import ScenarioError
@@ -33,6 +37,12 @@ _SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "simcore"}
 _BAND = "C0"
 _MEDIAN = "C0"
 _MARK = "C3"
+_LEGEND_GAP_PT = 4.0            # [points] between the x-axis label and the legend below it
+_LINE_HEIGHT = 1.2              # a line of text is this many times its font size tall
+_CHAR_WIDTH = 0.6               # a legend character is about this many times its font size wide
+_HANDLE_PT = 40.0               # [points] a legend entry's handle, gaps and padding
+_NEVER_SPACE = 0.12             # width of the "never" column of the payback CDF, share of horizon
+_NEVER_MIN_IN = 0.8             # [inches] the narrowest "never" column (room for its tick label)
 
 
 # --- figure plumbing ---------------------------------------------------------------------------
@@ -53,6 +63,49 @@ def _axes(ax, figsize=FIGSIZE):
     except TypeError:
         fig = ax.figure
     return fig, ax
+
+
+def _font_pt(size) -> float:
+    """A font size (points or a name such as 'medium') in points."""
+    return FontProperties(size=size).get_size_in_points()
+
+
+def _below_x_axis_pt(ax) -> float:
+    """How far [points] the x-axis decorations reach below the axes: ticks, their labels and
+    the axis label (from the font sizes and pads in use; a little more than they take)."""
+    rc = matplotlib.rcParams
+    tick = max(rc["xtick.major.size"], 0.0) + rc["xtick.major.pad"]
+    tick_labels = _LINE_HEIGHT * _font_pt(rc["xtick.labelsize"]) * max(
+        (t.get_text().count("\n") + 1 for t in ax.get_xticklabels()), default=1)
+    label = ax.xaxis.label
+    text = label.get_text()
+    below = tick + tick_labels
+    if text:
+        below += ax.xaxis.labelpad + _LINE_HEIGHT * label.get_fontsize() * (text.count("\n") + 1)
+    return below + _LEGEND_GAP_PT
+
+
+def _width_in(ax) -> float:
+    """Width of the axes [inches] as placed now (before any layout engine adjusts it)."""
+    return ax.bbox.width / ax.figure.dpi
+
+
+def legend_below(ax, ncols: int = 2):
+    """The axes' legend centred below its x-axis label, outside the plotted area, so that it
+    never covers data (a constrained-layout figure makes room for it); None without labels.
+
+    Call it last, once the x label and ticks are set. ``ncols``: at most this many columns,
+    fewer where the labels would not fit side by side under the axes."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return None
+    size = _font_pt("small")
+    widest = (max(len(t) for t in labels) * _CHAR_WIDTH * size + _HANDLE_PT) / 72.0   # inches
+    ncols = max(1, min(ncols, len(handles), int(_width_in(ax) // widest)))
+    down = ScaledTranslation(0.0, -_below_x_axis_pt(ax) / 72.0, ax.figure.dpi_scale_trans)
+    return ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                     bbox_transform=ax.transAxes + down, borderaxespad=0.0, ncols=ncols,
+                     fontsize=size)
 
 
 def _title(ds, what: str) -> str:
@@ -105,13 +158,14 @@ def fan(ds, ax=None, target: float = 1.0) -> Figure:
     ax.set_ylabel("ROAS")
     ax.set_title(_title(ds, f"ROAS by age ({ds.sizes['draw']} draws)"))
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    legend_below(ax)
     return fig
 
 
 def payback(ds, ax=None, target: float = 1.0) -> Figure:
     """Share of draws paid back (ROAS >= ``target``) by each age, and the share that never
-    pays back within the horizon."""
+    pays back within the horizon: a bar from the curve's last value up to 100 %, in a
+    "never" column right of the horizon (the gap the CDF leaves, where it ends)."""
     target = check_target(target, "target")
     fig, ax = _axes(ax)
     age = ds.age.values
@@ -119,16 +173,28 @@ def payback(ds, ax=None, target: float = 1.0) -> Figure:
     never = float(analysis.never_pays_back(ds, target=target))
     ax.step(age, cdf, where="post", color=_MEDIAN, linewidth=2,
             label=f"paid back by age (ROAS >= {target:g})")
-    ax.axhline(1.0 - never, color=_MARK, linestyle=":", linewidth=1.5,
-               label=f"never paid back by D{horizon(ds)}: {never:.0%} of draws")
-    ax.set_xlim(age[0], age[-1])
-    ax.set_ylim(0, 1.05)
+    last = float(age[-1])
+    width = _width_in(ax)
+    share = max(_NEVER_SPACE, _NEVER_MIN_IN / max(width - _NEVER_MIN_IN, _NEVER_MIN_IN))
+    space = share * max(last - float(age[0]), 1.0)
+    column = last + 0.6 * space                 # the bar's centre, right of the horizon
+    ax.axvline(last, color="0.5", linewidth=0.8)
+    ax.bar(column, never, bottom=1.0 - never, width=0.5 * space, color=_MARK, alpha=0.6,
+           label=f"never paid back by D{horizon(ds)}: {never:.0%} of draws")
+    ax.annotate(f"{never:.0%}", xy=(column, 1.0), xytext=(0, 2), textcoords="offset points",
+                ha="center", va="bottom", color=_MARK, fontsize="small")
+    bins = max(2, min(6, int(width)))          # about one numbered age per inch
+    ticks = [t for t in MaxNLocator(nbins=bins, integer=True).tick_values(age[0], last)
+             if age[0] <= t <= last]
+    ax.set_xticks([*ticks, column], [f"{t:g}" for t in ticks] + ["never"])
+    ax.set_xlim(age[0], last + space)
+    ax.set_ylim(0, 1.1)
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
     ax.set_xlabel("age [days]")
     ax.set_ylabel("share of draws paid back")
     ax.set_title(_title(ds, "payback day (CDF over draws)"))
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
+    legend_below(ax)
     return fig
 
 
@@ -156,7 +222,7 @@ def histogram(ds, day: int = 7, ax=None, target: float = 1.0) -> Figure:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(_title(ds, f"ROAS at D{day}, P(ROAS >= {target:g}) = {prob:.0%}"))
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(loc="best", fontsize="small")
+    legend_below(ax)
     return fig
 
 
@@ -194,7 +260,7 @@ def tornado(ds, day: int = 7, ax=None) -> Figure:
     ax.set_xlabel(f"rank correlation with ROAS at D{day}")
     ax.set_title(title)
     ax.grid(alpha=0.3, axis="x")
-    ax.legend(loc="best", fontsize="small")
+    legend_below(ax)
     return fig
 
 
@@ -216,7 +282,7 @@ def ltv(ds, ax=None) -> Figure:
     ax.set_ylabel("USD per activation")
     ax.set_title(_title(ds, "LTV per activation [USD]"))
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small")
+    legend_below(ax)
     return fig
 
 
@@ -312,5 +378,5 @@ def profit_by_budget(scale_ds, ax=None) -> Figure:
     ax.set_title(_title(scale_ds, f"profit by daily budget ({scale_ds.sizes['draw']} draws "
                                   "per budget)"))
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    legend_below(ax)
     return fig

@@ -9,6 +9,8 @@ from simcore.errors import ScenarioError
 from simcore.plan import Plan, compile_loaded
 from simcore.scenario import LoadedScenario
 
+SIGNIFICANT_DIGITS = 10     # of a scenario value as printed: all an input needs, no float noise
+
 
 def format_resolved(loaded: LoadedScenario, plan: Plan) -> str:
     lines = scenario_lines(loaded)
@@ -65,8 +67,21 @@ def scenario_lines(loaded: LoadedScenario) -> list[str]:
                 if value is None:
                     continue
                 unit = (info.json_schema_extra or {}).get("unit", "")
-                lines.append(f"  {key} = {value!r}" + (f"    # {unit}" if unit else ""))
+                lines.append(f"  {key} = {value_text(value)}"
+                             + (f"    # {unit}" if unit else ""))
     return lines + _uncertainty_lines(loaded)
+
+
+def value_text(value) -> str:
+    """A scenario value as ``validate`` prints it: a float to ``SIGNIFICANT_DIGITS``
+    significant digits in its shortest form (0.225, not 0.22499999999999998; 10000.0 stays
+    10000.0), lists and tuples element by element, anything else as ``repr``."""
+    if isinstance(value, float):
+        return repr(float(f"{value:.{SIGNIFICANT_DIGITS}g}"))
+    if isinstance(value, list | tuple):
+        inner = ", ".join(value_text(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' * (len(value) == 1)})"
+    return repr(value)
 
 
 def acquisition_lines(a) -> list[str]:

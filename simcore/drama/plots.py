@@ -1,6 +1,7 @@
 """Figures of a drama run: the episode funnel, revenue by source, the series P&L fan.
 
-Same conventions as ``simcore.plots`` (Agg figures, optional ``ax``, nothing re-simulated).
+Same conventions as ``simcore.plots`` (Agg figures, optional ``ax``, nothing re-simulated,
+legends below the x-axis label where they cover no data).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
 from simcore.analysis import day_quantiles
 from simcore.errors import ScenarioError
-from simcore.plots import _MARK, _axes, _bands, _title
+from simcore.plots import _MARK, _axes, _bands, _title, legend_below
 from simcore.drama.summary import is_drama
 from simcore.outputs import horizon
 
@@ -50,7 +51,7 @@ def funnel(ds, ax=None) -> Figure:
     ax.set_ylabel("share of starters watching")
     ax.set_title(_title(ds, f"episode funnel ({ds.sizes['draw']} draws)"))
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize="small")
+    legend_below(ax)
     return fig
 
 
@@ -79,7 +80,7 @@ def sources(ds, ax=None) -> Figure:
     ax.set_ylabel("cumulative net revenue [USD]")
     ax.set_title(_title(ds, "revenue by source (mean over draws)"))
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small")
+    legend_below(ax)
     return fig
 
 
@@ -106,7 +107,7 @@ def pnl(ds, ax=None) -> Figure:
     ax.set_ylabel("series P&L [USD]")
     ax.set_title(_title(ds, "series P&L incl. production and licence"))
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    legend_below(ax)
     return fig
 
 

@@ -70,6 +70,8 @@ class LoadedScenario:
             del doc["title"]["kind"]
             for name in DRAMA_ONLY:
                 del doc[name]
+        if doc.get("goal") is None:          # hashes as before goals existed
+            doc.pop("goal", None)
         if self.uncertainty.parameters:
             doc["uncertainty"] = self.uncertainty.to_json()
         return json.dumps(doc, sort_keys=True)
@@ -155,7 +157,10 @@ def packaged_scenarios() -> dict[str, Path]:
 
 
 def resolve_path(spec: str | Path | None) -> Path:
-    """A scenario path, or the name of a packaged scenario; None = the default scenario."""
+    """A scenario path, or the name of a packaged scenario; None = the default scenario.
+
+    A relative path is relative to the current working directory (as given, not made
+    absolute here; ``missing_file_message`` names the absolute path that was looked for)."""
     if spec is None:
         return packaged_scenarios()[DEFAULT_SCENARIO]
     path = Path(spec)
@@ -181,6 +186,13 @@ def load_scenario(spec: str | Path | None = None, overrides: list[str] | tuple[s
     return load_text(read_scenario_file(path, source), source, tuple(overrides))
 
 
+def missing_file_message(path: Path) -> str:
+    """What a missing scenario file is refused with: the absolute path looked for (a relative
+    one against the current working directory) and where the packaged scenarios are listed."""
+    return (f"no such scenario file (looked for {Path(path).absolute()}; packaged scenarios: "
+            "simcore scenarios)")
+
+
 def read_scenario_file(path: Path, source: str) -> str:
     """The text of a scenario file, refused (``ScenarioError``) before reading when it is not
     a regular file or is over ``MAX_SCENARIO_BYTES``; never reads more than that."""
@@ -190,7 +202,7 @@ def read_scenario_file(path: Path, source: str) -> str:
     try:
         info = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
-        raise refuse("no such scenario file") from None
+        raise refuse(missing_file_message(path)) from None
     except OSError as exc:
         raise refuse(f"cannot read: {exc.strerror or exc}") from None
     if stat.S_ISDIR(info.st_mode):
@@ -209,7 +221,7 @@ def read_scenario_file(path: Path, source: str) -> str:
                 raise refuse("is not a regular file: a scenario is a .toml file")
             raw = f.read(MAX_SCENARIO_BYTES + 1)
     except FileNotFoundError:
-        raise refuse("no such scenario file") from None
+        raise refuse(missing_file_message(path)) from None
     except OSError as exc:
         raise refuse(f"cannot read: {exc.strerror or exc}") from None
     if len(raw) > MAX_SCENARIO_BYTES:
