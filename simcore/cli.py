@@ -364,7 +364,7 @@ def _cmd_plot(args) -> int:
     target = check_target(args.target, ds=ds)
     from simcore import plots
 
-    fig = plots.plot(ds, args.kind, day=day, target=target)
+    fig = plots.plot(ds, args.kind, day=day, target=target, basis=args.basis)
     try:
         plots.save(fig, args.output)
     except OSError as exc:

@@ -125,24 +125,29 @@ def _bands(ax, age, q, label_unit: str) -> None:
     ax.plot(age, _q(q, 0.5), color=_MEDIAN, linewidth=2, label=f"median {label_unit}")
 
 
-def median_payback_day(ds, target: float = 1.0) -> float | None:
+def median_payback_day(ds, target: float = 1.0, basis: str = "paid") -> float | None:
     """Median over draws of the payback day [days]; None when most draws never pay back."""
-    median = float(analysis.day_quantiles(analysis.payback_days(ds, target=target), 0.5))
+    median = float(analysis.day_quantiles(analysis.payback_days(ds, target, basis), 0.5))
     return median if math.isfinite(median) else None
 
 
 # --- the five figures --------------------------------------------------------------------------
 
-def fan(ds, ax=None, target: float = 1.0) -> Figure:
-    """ROAS by age: p5-p95 and p25-p75 bands over draws, the median, the break-even line at
-    ``target`` and a marker at the median payback day."""
+def roas_name(basis: str) -> str:
+    """How a figure names the ROAS it draws (``simcore.analysis.BASES``)."""
+    return "ROAS on UA" if analysis.check_basis(basis) == "paid" else "blended ROAS"
+
+
+def fan(ds, ax=None, target: float = 1.0, basis: str = "paid") -> Figure:
+    """ROAS on ``basis`` by age: p5-p95 and p25-p75 bands over draws, the median, the
+    break-even line at ``target`` and a marker at the median payback day."""
     target = check_target(target, "target")
     fig, ax = _axes(ax)
     age = ds.age.values
-    _bands(ax, age, analysis.roas_quantiles(ds), "ROAS")
+    _bands(ax, age, analysis.roas_quantiles(ds, basis=basis), "ROAS")
     ax.axhline(target, color="k", linestyle="--", linewidth=1,
                label=f"break-even (ROAS = {target:g})")
-    day = median_payback_day(ds, target)
+    day = median_payback_day(ds, target, basis)
     if day is not None:
         ax.axvline(day, color=_MARK, linestyle=":", linewidth=1.5,
                    label=f"median payback D{day:.0f}")
@@ -155,24 +160,24 @@ def fan(ds, ax=None, target: float = 1.0) -> Figure:
     ax.set_xlim(age[0], age[-1])
     ax.set_ylim(bottom=0)
     ax.set_xlabel("age [days]")
-    ax.set_ylabel("ROAS")
-    ax.set_title(_title(ds, f"ROAS by age ({ds.sizes['draw']} draws)"))
+    ax.set_ylabel(roas_name(basis))
+    ax.set_title(_title(ds, f"{roas_name(basis)} by age ({ds.sizes['draw']} draws)"))
     ax.grid(alpha=0.3)
     legend_below(ax)
     return fig
 
 
-def payback(ds, ax=None, target: float = 1.0) -> Figure:
+def payback(ds, ax=None, target: float = 1.0, basis: str = "paid") -> Figure:
     """Share of draws paid back (ROAS >= ``target``) by each age, and the share that never
     pays back within the horizon: a bar from the curve's last value up to 100 %, in a
     "never" column right of the horizon (the gap the CDF leaves, where it ends)."""
     target = check_target(target, "target")
     fig, ax = _axes(ax)
     age = ds.age.values
-    cdf = analysis.payback_cdf(ds, target=target).values
-    never = float(analysis.never_pays_back(ds, target=target))
+    cdf = analysis.payback_cdf(ds, target, basis).values
+    never = float(analysis.never_pays_back(ds, target, basis))
     ax.step(age, cdf, where="post", color=_MEDIAN, linewidth=2,
-            label=f"paid back by age (ROAS >= {target:g})")
+            label=f"paid back by age ({roas_name(basis)} >= {target:g})")
     last = float(age[-1])
     width = _width_in(ax)
     share = max(_NEVER_SPACE, _NEVER_MIN_IN / max(width - _NEVER_MIN_IN, _NEVER_MIN_IN))
@@ -198,26 +203,27 @@ def payback(ds, ax=None, target: float = 1.0) -> Figure:
     return fig
 
 
-def histogram(ds, day: int = 7, ax=None, target: float = 1.0) -> Figure:
-    """ROAS at age ``day`` across draws, with the target line and P(ROAS >= target)."""
+def histogram(ds, day: int = 7, ax=None, target: float = 1.0, basis: str = "paid") -> Figure:
+    """ROAS on ``basis`` at age ``day`` across draws, with the target line and
+    P(ROAS >= target)."""
     day = check_day(ds, day, "day")
     target = check_target(target, "target")
     fig, ax = _axes(ax)
-    values = ds.roas.sel(age=day).values.astype(float)
+    values = analysis.roas_of(ds, basis).sel(age=day).values.astype(float)
     values = values[np.isfinite(values)]
-    prob = float(analysis.prob_roas_at_least(ds, target=target).sel(age=day))
+    prob = float(analysis.prob_roas_at_least(ds, target, basis).sel(age=day))
     edges = np.histogram_bin_edges(values, bins="auto") if values.size else 10
     if not np.isscalar(edges) and len(edges) > 61:
         edges = 60
     ax.hist(values, bins=edges, color=_BAND, alpha=0.8, edgecolor="white",
-            label=f"ROAS at D{day} ({values.size} draws)")
+            label=f"{roas_name(basis)} at D{day} ({values.size} draws)")
     ax.axvline(target, color="k", linestyle="--", linewidth=1,
                label=f"target {target:g}: P(ROAS >= {target:g}) = {prob:.0%}")
     if values.size:
         median = float(np.median(values))
         ax.axvline(median, color=_MARK, linestyle=":", linewidth=1.5,
                    label=f"median {median:.3f}")
-    ax.set_xlabel(f"ROAS at D{day}")
+    ax.set_xlabel(f"{roas_name(basis)} at D{day}")
     ax.set_ylabel("draws")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(_title(ds, f"ROAS at D{day}, P(ROAS >= {target:g}) = {prob:.0%}"))
@@ -229,15 +235,15 @@ def histogram(ds, day: int = 7, ax=None, target: float = 1.0) -> Figure:
 NO_PARAMETERS = "no uncertain parameters in this scenario"
 
 
-def tornado(ds, day: int = 7, ax=None) -> Figure:
-    """Rank correlation of each uncertain parameter with ROAS at age ``day``: Spearman (bars)
-    and partial rank correlation (markers), strongest driver on top."""
+def tornado(ds, day: int = 7, ax=None, basis: str = "paid") -> Figure:
+    """Rank correlation of each uncertain parameter with ROAS on ``basis`` at age ``day``:
+    Spearman (bars) and partial rank correlation (markers), strongest driver on top."""
     day = check_day(ds, day, "day")
-    drivers = analysis.drivers(ds, age=day)
+    drivers = analysis.drivers(ds, age=day, basis=basis)
     keys = [str(k) for k in drivers["parameter"].values]
     height = max(FIGSIZE[1], 1.6 + 0.4 * len(keys))
     fig, ax = _axes(ax, (FIGSIZE[0], height))
-    title = _title(ds, f"drivers of ROAS at D{day}")
+    title = _title(ds, f"drivers of {roas_name(basis)} at D{day}")
     if not keys:
         ax.text(0.5, 0.5, NO_PARAMETERS, transform=ax.transAxes, ha="center", va="center",
                 fontsize="large", color="0.3")
@@ -257,19 +263,21 @@ def tornado(ds, day: int = 7, ax=None) -> Figure:
     ax.set_yticks(y, keys)
     ax.set_ylim(len(keys) - 0.5, -0.5)          # strongest on top
     ax.set_xlim(-1.05, 1.05)
-    ax.set_xlabel(f"rank correlation with ROAS at D{day}")
+    ax.set_xlabel(f"rank correlation with {roas_name(basis)} at D{day}")
     ax.set_title(title)
     ax.grid(alpha=0.3, axis="x")
     legend_below(ax)
     return fig
 
 
-def ltv(ds, ax=None) -> Figure:
+def ltv(ds, ax=None, basis: str = "paid") -> Figure:
     """LTV per activation [USD] by age: quantile bands over draws, the median, and the median
-    realised CPA (LTV above it = paid back)."""
+    realised CPA. On UA (``basis="paid"``) the LTV is per paid activation, the CPA's own
+    denominator, so LTV above the line = paid back; blended divides everyone's revenue by
+    every activation."""
     fig, ax = _axes(ax)
     age = ds.age.values
-    _bands(ax, age, analysis.ltv_quantiles(ds), "LTV")
+    _bands(ax, age, analysis.ltv_quantiles(ds, basis=basis), "LTV")
     cpa = ds.cpa.values.astype(float)
     cpa = cpa[np.isfinite(cpa)]
     if cpa.size:
@@ -279,8 +287,9 @@ def ltv(ds, ax=None) -> Figure:
     ax.set_xlim(age[0], age[-1])
     ax.set_ylim(bottom=0)
     ax.set_xlabel("age [days]")
-    ax.set_ylabel("USD per activation")
-    ax.set_title(_title(ds, "LTV per activation [USD]"))
+    per = "paid activation" if basis == "paid" else "activation (blended)"
+    ax.set_ylabel(f"USD per {per}")
+    ax.set_title(_title(ds, f"LTV per {per} [USD]"))
     ax.grid(alpha=0.3)
     legend_below(ax)
     return fig
@@ -290,9 +299,9 @@ KINDS = {"fan": fan, "payback": payback, "hist": histogram, "tornado": tornado, 
 DRAMA_KINDS = ("funnel", "sources", "pnl")   # simcore.drama.plots.KINDS: drama runs only
 
 
-def plot(ds, kind: str, day: int = 7, target: float = 1.0) -> Figure:
+def plot(ds, kind: str, day: int = 7, target: float = 1.0, basis: str = "paid") -> Figure:
     """The figure ``kind`` (a key of ``KINDS``, or of ``DRAMA_KINDS`` for a drama run),
-    given the day and target it uses."""
+    given the day, target and basis (``simcore.analysis.BASES``) it uses."""
     if kind in DRAMA_KINDS:
         from simcore.drama import plots as drama_plots
 
@@ -301,14 +310,14 @@ def plot(ds, kind: str, day: int = 7, target: float = 1.0) -> Figure:
         raise ScenarioError("--kind", f"= {kind!r}: use one of "
                             f"{', '.join((*KINDS, *DRAMA_KINDS))}")
     if kind == "fan":
-        return fan(ds, target=target)
+        return fan(ds, target=target, basis=basis)
     if kind == "payback":
-        return payback(ds, target=target)
+        return payback(ds, target=target, basis=basis)
     if kind == "hist":
-        return histogram(ds, day=day, target=target)
+        return histogram(ds, day=day, target=target, basis=basis)
     if kind == "tornado":
-        return tornado(ds, day=day)
-    return ltv(ds)
+        return tornado(ds, day=day, basis=basis)
+    return ltv(ds, basis=basis)
 
 
 # --- output ------------------------------------------------------------------------------------

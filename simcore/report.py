@@ -181,18 +181,20 @@ def _summary_tables(ds, s: Summary) -> str:
     return "\n".join(parts)
 
 
-def _figures(ds, day: int, target: float) -> str:
+def _figures(ds, day: int, target: float, basis: str) -> str:
+    name = plots.roas_name(basis)
     figures = [
-        (plots.fan(ds, target=target), "fan",
-         f"ROAS by age: p5-p95 and p25-p75 bands over draws, median, break-even at "
+        (plots.fan(ds, target=target, basis=basis), "fan",
+         f"{name} by age: p5-p95 and p25-p75 bands over draws, median, break-even at "
          f"{target:g} and the median payback day."),
-        (plots.payback(ds, target=target), "payback",
-         f"Share of draws that have paid back (ROAS &ge; {target:g}) by each age."),
-        (plots.histogram(ds, day=day, target=target), "hist",
-         f"ROAS at D{day} across draws, with the target {target:g}."),
-        (plots.tornado(ds, day=day), "tornado",
-         f"Rank correlation of each uncertain parameter with ROAS at D{day}."),
-        (plots.ltv(ds), "ltv", "LTV per activation [USD] by age, with the median CPA."),
+        (plots.payback(ds, target=target, basis=basis), "payback",
+         f"Share of draws that have paid back ({name} &ge; {target:g}) by each age."),
+        (plots.histogram(ds, day=day, target=target, basis=basis), "hist",
+         f"{name} at D{day} across draws, with the target {target:g}."),
+        (plots.tornado(ds, day=day, basis=basis), "tornado",
+         f"Rank correlation of each uncertain parameter with {name} at D{day}."),
+        (plots.ltv(ds, basis=basis), "ltv", "LTV per activation [USD] by age (on UA: the "
+         "paid users' revenue per paid activation), with the median CPA."),
     ]
     out = []
     for fig, kind, caption in figures:
@@ -259,7 +261,7 @@ def build_report(ds, day: int | None = None, target: float | None = None,
         _summary_tables(ds, s),
         _drama(ds, s),
         "<h2>Figures</h2>",
-        _figures(ds, day, target),
+        _figures(ds, day, target, basis),
         "<h2>Uncertain assumptions</h2>",
         _assumptions(ds),
         "<h2>Scenario file</h2>",

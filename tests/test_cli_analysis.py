@@ -111,7 +111,7 @@ def test_plot_tornado_with_parameters(run_with_params, tmp_path):
     ok(simcore("plot", run_with_params, "--kind", "tornado", "-o", "t.svg", cwd=tmp_path))
     text = svg_text(tmp_path / "t.svg")
     assert "ads.ecpm_rewarded_usd" in text and "retention.d1" in text
-    assert "ROAS at D30" in text                     # no [goal]: the horizon
+    assert "ROAS on UA at D30" in text                    # no [goal]: the horizon
     assert "no uncertain parameters" not in text
 
 

@@ -122,9 +122,10 @@ def all_texts(fig: Figure) -> str:
 
 # --- every kind, to PNG and SVG ---------------------------------------------------------------
 
-LABELS = {"fan": ("age [days]", "ROAS"), "payback": ("age [days]", "share of draws paid back"),
-          "hist": ("ROAS at D7", "draws"), "tornado": (None, None),
-          "ltv": ("age [days]", "USD per activation")}
+LABELS = {"fan": ("age [days]", "ROAS on UA"),
+          "payback": ("age [days]", "share of draws paid back"),
+          "hist": ("ROAS on UA at D7", "draws"), "tornado": (None, None),
+          "ltv": ("age [days]", "USD per paid activation")}
 
 
 @pytest.mark.parametrize("kind", list(plots.KINDS))
@@ -156,7 +157,7 @@ def test_kinds_match_the_cli():
 def test_fan_bands_median_break_even_and_payback_marker(synth):
     fig = plots.fan(synth, target=1.0)
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "age [days]" and ax.get_ylabel() == "ROAS"
+    assert ax.get_xlabel() == "age [days]" and ax.get_ylabel() == "ROAS on UA"
     assert len(ax.collections) == 2                     # p5-p95 and p25-p75 bands
     median = np.median(synth.roas.values, axis=0)
     lines = {ln.get_label(): ln for ln in ax.get_lines()}
@@ -201,7 +202,7 @@ def test_histogram_shows_probability_of_target(synth):
     assert 0 < p < 1
     ax = fig.axes[0]
     assert f"P(ROAS >= 1.2) = {p:.0%}" in ax.get_title()
-    assert ax.get_xlabel() == f"ROAS at D{day}"
+    assert ax.get_xlabel() == f"ROAS on UA at D{day}"
     assert sum(patch.get_height() for patch in ax.patches) == values.size
     target_line = [ln for ln in ax.get_lines() if ln.get_label().startswith("target")]
     assert list(target_line[0].get_xdata()) == [target, target]
@@ -226,7 +227,7 @@ def test_tornado_with_parameters(run_ds, tmp_path):
     widths = [bar.get_width() for bar in ax.patches]
     np.testing.assert_allclose(widths, np.nan_to_num(drivers.spearman.values))
     assert widths[0] == pytest.approx(1.0)
-    assert ax.get_xlabel() == "rank correlation with ROAS at D7"
+    assert ax.get_xlabel() == "rank correlation with ROAS on UA at D7"
     assert {"Spearman correlation", "partial rank correlation"} <= set(legend_texts(fig))
     text = svg_text(plots.save(fig, tmp_path / "t.svg"))
     assert "ads.ecpm_rewarded_usd" in text and "retention.d1" in text
@@ -236,7 +237,7 @@ def test_tornado_with_parameters(run_ds, tmp_path):
 def test_ltv_median_is_revenue_per_activation(synth):
     fig = plots.ltv(synth)
     ax = fig.axes[0]
-    assert ax.get_ylabel() == "USD per activation" and ax.get_xlabel() == "age [days]"
+    assert ax.get_ylabel() == "USD per paid activation" and ax.get_xlabel() == "age [days]"
     revenue = (synth.revenue_iaa + synth.revenue_iap).sum("cohort").cumsum("age").values
     ltv = revenue / synth.activations.sum("cohort").values[:, None]
     median = [ln for ln in ax.get_lines() if ln.get_label() == "median LTV"][0]
