@@ -159,7 +159,7 @@ def test_a_negative_budget_is_a_value_not_a_flag(capsys):
     assert err.count("\n") == 1 and "--budgets" in err and "-1 is not a daily budget" in err
 
 
-# --- outputs: replaced only when simcore wrote them, or with --force ---------------------------------
+# --- outputs: replaced only when simcore wrote them, or with --force -----------------------------
 
 @pytest.mark.parametrize("suffix", [".nc", ".png", ".svg", ".html"])
 def test_a_file_simcore_did_not_write_is_kept(tmp_path, suffix):
@@ -201,7 +201,7 @@ def test_cli_keeps_a_foreign_output_and_replaces_it_with_force(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["notes.nc"]
 
 
-# --- signals ------------------------------------------------------------------------------------------
+# --- signals -----------------------------------------------------------------------------------
 
 def test_an_interrupted_write_leaves_no_temporary_file(tmp_path):
     def stopped(tmp):
