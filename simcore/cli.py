@@ -13,6 +13,7 @@ from pathlib import Path
 
 from simcore import __version__
 from simcore.errors import ScenarioError
+from simcore.kinds import FIGURES
 from simcore.outputs import (DEFAULT_DAY, check_age, check_day, check_input, check_output,
                              check_target, write_atomic)
 
@@ -65,7 +66,6 @@ def _add_executor_args(p: argparse.ArgumentParser) -> None:
 
 
 PLOT_KINDS = ("fan", "payback", "hist", "tornado", "ltv")   # simcore.plots.KINDS (tested)
-DRAMA_PLOT_KINDS = ("funnel", "sources", "pnl")   # simcore.plots.DRAMA_KINDS (tested)
 
 
 def _add_day_target_args(p: argparse.ArgumentParser) -> None:
@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "watching each episode), sources (revenue by source) and pnl (series "
                        "P&L incl. production).")
     p.add_argument("dataset", type=Path, help="a .nc file written by simcore run")
-    p.add_argument("--kind", required=True, choices=PLOT_KINDS + DRAMA_PLOT_KINDS,
+    p.add_argument("--kind", required=True, choices=PLOT_KINDS + tuple(k for figs in FIGURES.values() for k in figs),
                    help="which figure")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="image file to write: *.png or *.svg")
@@ -320,17 +320,10 @@ def _cmd_validate(args) -> int:
     from simcore.scenario import load_scenario
 
     loaded = load_scenario(args.scenario, args.overrides)   # input errors before heavy imports
-    from simcore.plan import compile_loaded
-    from simcore.validate_report import format_resolved
+    from simcore import kinds
     from simcore.workload import estimate
 
-    if loaded.scenario.title.kind == "drama":
-        from simcore.drama.plan import compile_loaded_drama
-        from simcore.drama.validate import format_resolved_drama
-
-        print(format_resolved_drama(loaded, compile_loaded_drama(loaded)))
-    else:
-        print(format_resolved(loaded, compile_loaded(loaded)))
+    print(kinds.for_scenario(loaded).validate_text(loaded))
     print(f"\n[{estimate(loaded).describe()}]")
     return 0
 

@@ -104,6 +104,7 @@ def scenario_attrs(loaded) -> dict:
             "scenario_overrides": "\n".join(loaded.overrides),
             "scenario_json": loaded.resolved_json, "scenario_hash": loaded.hash,
             "seed": int(loaded.scenario.simulation.seed), "simcore_version": __version__,
+            "kind": loaded.scenario.title.kind,
             "goal_age": int(loaded.scenario.goal_age()),
             "goal_roas": float(loaded.scenario.goal_roas())}
 

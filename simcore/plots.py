@@ -25,7 +25,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator, PercentFormatter, StrMethodFormatter
 from matplotlib.transforms import ScaledTranslation
 
-from simcore import __version__, analysis
+from simcore import __version__, analysis, kinds
 from simcore.errors import ScenarioError
 from simcore.outputs import GENERATOR, check_day, check_target, horizon, write_atomic
 
@@ -296,19 +296,21 @@ def ltv(ds, ax=None, basis: str = "paid") -> Figure:
 
 
 KINDS = {"fan": fan, "payback": payback, "hist": histogram, "tornado": tornado, "ltv": ltv}
-DRAMA_KINDS = ("funnel", "sources", "pnl")   # simcore.drama.plots.KINDS: drama runs only
 
 
 def plot(ds, kind: str, day: int = 7, target: float = 1.0, basis: str = "paid") -> Figure:
-    """The figure ``kind`` (a key of ``KINDS``, or of ``DRAMA_KINDS`` for a drama run),
-    given the day, target and basis (``simcore.analysis.BASES``) it uses."""
-    if kind in DRAMA_KINDS:
-        from simcore.drama import plots as drama_plots
-
-        return drama_plots.KINDS[kind](ds)
+    """The figure ``kind`` (a key of ``KINDS``, or one of the run's title kind's own,
+    ``simcore.kinds.FIGURES``), given the day, target and basis (``simcore.analysis.BASES``)
+    it uses."""
+    own = kinds.FIGURES[kinds.name_of(ds)]
+    if kind in own:
+        return kinds.for_dataset(ds).figure(ds, kind)
     if kind not in KINDS:
-        raise ScenarioError("--kind", f"= {kind!r}: use one of "
-                            f"{', '.join((*KINDS, *DRAMA_KINDS))}")
+        others = {k: name for name, figs in kinds.FIGURES.items() for k in figs}
+        if kind in others:
+            raise ScenarioError("--kind", f"= {kind!r}: a figure of a {others[kind]} run; "
+                                f"this run is a {kinds.name_of(ds)}")
+        raise ScenarioError("--kind", f"= {kind!r}: use one of {', '.join((*KINDS, *own))}")
     if kind == "fan":
         return fan(ds, target=target, basis=basis)
     if kind == "payback":

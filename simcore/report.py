@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simcore import __version__, analysis, plots
+from simcore import __version__, analysis, kinds, plots
 from simcore.outputs import check_day, check_output, check_target, write_atomic
 from simcore.summary import Summary, basis_line, summarize
 
@@ -222,12 +222,11 @@ def _assumptions(ds) -> str:
                   caption="Uncertain assumptions (sampled once per draw)")
 
 
-def _drama(ds, s: Summary) -> str:
-    if s.drama is None:
+def _kind_section(ds, s: Summary) -> str:
+    """The title kind's own section (a drama's funnel, sources and series P&L), if any."""
+    if s.block is None:
         return ""
-    from simcore.drama.report import drama_section
-
-    return drama_section(ds, s.drama, s.horizon)
+    return kinds.get(s.kind).report_section(ds, s.block, s.horizon)
 
 
 # --- public ------------------------------------------------------------------------------------
@@ -259,7 +258,7 @@ def build_report(ds, day: int | None = None, target: float | None = None,
         _facts(ds, s),
         "<h2>Summary</h2>",
         _summary_tables(ds, s),
-        _drama(ds, s),
+        _kind_section(ds, s),
         "<h2>Figures</h2>",
         _figures(ds, day, target, basis),
         "<h2>Uncertain assumptions</h2>",

@@ -74,19 +74,12 @@ def evaluate(loaded, target: str, ages: Sequence[int], x: np.ndarray) -> np.ndar
     keys = loaded.uncertainty.keys
     x = np.atleast_2d(x)
     scenarios = [loaded.scenario_for(dict(zip(keys, row))) for row in x]
-    if loaded.scenario.title.kind == "drama":
-        from simcore.drama.plan import compile_loaded_drama
-        from simcore.drama.simulate import simulate_drama_plans as simulate
+    from simcore import kinds
 
-        plans = [compile_loaded_drama(loaded, s) for s in scenarios]
-    else:
-        from simcore.plan import compile_loaded
-        from simcore.simulate import simulate_plans as simulate
-
-        central = compile_loaded(loaded).retention
-        plans = [compile_loaded(loaded, s, central) for s in scenarios]
+    kind = kinds.for_scenario(loaded)
     values = {k: x[:, j] for j, k in enumerate(keys)}
-    ds = simulate(loaded, plans, values, streams=np.zeros(len(plans), dtype=int))
+    ds = kind.simulate_plans(loaded, kind.plans(loaded, scenarios), values,
+                             streams=np.zeros(len(scenarios), dtype=int))
     if target == "roas":
         return ds.roas.sel(age=list(ages)).values
     if target == "payback_day":

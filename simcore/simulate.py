@@ -209,15 +209,9 @@ def run(loaded: LoadedScenario, progress: Callable[[int], None] | None = None,
     uncertain parameters are the same at every point. ``draws`` (optional) runs only those
     draw numbers: each draw's result is the same as in a run of all draws.
     """
-    if loaded.scenario.title.kind == "drama":   # a micro-drama series: simcore.drama
-        from simcore.drama.simulate import run_drama
+    from simcore import kinds
 
-        return run_drama(loaded, progress, point, draws)
-    if loaded.scenario.markets:
-        from simcore.markets import run_markets
-
-        return run_markets(loaded, progress, point, draws)
-    return run_market(loaded, progress=progress, point=point, draws=draws)
+    return kinds.for_scenario(loaded).run(loaded, progress, point, draws)
 
 
 def run_market(loaded: LoadedScenario, market: int = 0,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from simcore import analysis
+from simcore import analysis, kinds
 from simcore.outputs import check_day, check_target
 
 KEY_DAYS = (0, 1, 3, 7, 14, 30, 60, 90, 180)
@@ -45,8 +45,9 @@ class Summary:
     markets: list[tuple[str, float, float, float, float]] = ()  # multi-market runs: (region,
                                               #   spend share, CPA p50 [USD], ROAS(day) p50,
                                               #   P(ROAS(day) >= target)) per market
-    drama: object | None = None               # simcore.drama.summary.DramaSummary of a
-                                              #   drama run (funnel, sources, series P&L)
+    kind: str = "game"                        # the title kind (simcore.kinds)
+    block: object | None = None               # the kind's own part (a drama's funnel,
+                                              #   sources, series P&L), kinds' summary_block
 
 
 def _stats(values: np.ndarray) -> dict[str, float]:
@@ -98,14 +99,9 @@ def summarize(ds: xr.Dataset, day: int | None = None, target: float | None = Non
         break_even_cpa={p: analysis.break_even_cpa(ds, day, target, p, basis)
                         for p in BREAK_EVEN_PROBABILITIES},
         profit=analysis.profit_risk(ds, PROFIT_ALPHA, basis), drivers=_drivers(ds, day, basis),
-        day=day, target=float(target), markets=_markets(ds, day, target), drama=_drama(ds),
+        day=day, target=float(target), markets=_markets(ds, day, target),
+        kind=kinds.name_of(ds), block=kinds.for_dataset(ds).summary_block(ds),
         basis=basis, blended=blended)
-
-
-def _drama(ds: xr.Dataset):
-    from simcore.drama.summary import is_drama, summarize_drama
-
-    return summarize_drama(ds) if is_drama(ds) else None
 
 
 def _markets(ds: xr.Dataset, day: int, target: float) -> list:
@@ -151,7 +147,7 @@ def format_summary(s: Summary) -> str:
         "",
         *_driver_lines(s),
         *_market_lines(s),
-        *_drama_lines(s),
+        *_block_lines(s),
     ]
     return "\n".join(lines)
 
@@ -165,12 +161,8 @@ def basis_line(s: Summary) -> str:
     return "blended ROAS: net revenue of every user (organic and share too) / spend"
 
 
-def _drama_lines(s: Summary) -> list[str]:
-    if s.drama is None:
-        return []
-    from simcore.drama.summary import format_drama
-
-    return format_drama(s.drama, s.horizon)
+def _block_lines(s: Summary) -> list[str]:
+    return [] if s.block is None else kinds.get(s.kind).summary_lines(s.block, s.horizon)
 
 
 def _market_lines(s: Summary) -> list[str]:

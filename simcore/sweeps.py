@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simcore import kinds
 from simcore.errors import ScenarioError
 
 if TYPE_CHECKING:           # xarray loads in ~0.5 s: input errors answer before it
@@ -37,15 +38,6 @@ OUTCOMES = {
     "net_profit": ((), "USD", "net revenue through the horizon - spend"),
     "spend": ((), "USD", "spend over all cohorts"),
     "activations": ((), "users", "activations, all channels"),
-}
-# and for a drama, the series P&L at the horizon (licence and production budget included)
-DRAMA_OUTCOMES = {
-    "series_pnl": ((), "USD", "series P&L through the horizon: all net revenue (licence "
-                   "included) - UA spend - production budget"),
-    "roi": ((), "1", "ROI including production through the horizon: series_pnl / (UA spend "
-            "+ production budget)"),
-    "series_payback_day": ((), "days", "first age with series_pnl >= 0 (NaN: not within "
-                           "the horizon)"),
 }
 USERS_PER_TASK = 5_000_000   # aim: a task of a few seconds at ~2-3M users/s
 MAX_POINTS = 10_000          # grid points of one sweep (each compiled before any task runs)
@@ -104,7 +96,7 @@ def _literal(loaded, key: str, value: float) -> str:
 def run_block(variant, point: int, start: int, stop: int) -> dict[str, np.ndarray]:
     """One task: draws ``start`` .. ``stop - 1`` of sweep point ``point`` (flat index) of
     the scenario ``variant`` (the point's values set). Returns each of ``OUTCOMES`` (and
-    ``DRAMA_OUTCOMES`` for a drama) with draw first. Runs anywhere: the result depends only
+    the kind's ``sweep_outcomes``) with draw first. Runs anywhere: the result depends only
     on its arguments."""
     from simcore.analysis import net_profit
     from simcore.simulate import run
@@ -115,11 +107,7 @@ def run_block(variant, point: int, start: int, stop: int) -> dict[str, np.ndarra
            "net_profit": net_profit(ds, "blended").values,
            "spend": ds.spend.sum("cohort").values,
            "activations": ds.activations.sum("cohort").values}
-    if "series_pnl" in ds:
-        out |= {"series_pnl": ds.series_pnl.isel(age=-1).values,
-                "roi": ds.roi.isel(age=-1).values,
-                "series_payback_day": ds.series_payback_day.values}
-    return out
+    return out | kinds.for_scenario(variant).sweep_values(ds)
 
 
 class Sweep:
@@ -149,7 +137,7 @@ class Sweep:
                          for k, v, i in zip(self.keys, self.values, index)]
             try:
                 variant = loaded.with_overrides(*overrides)
-                _compile(variant)              # fitting errors too, before any task runs
+                kinds.for_scenario(variant).compile(variant)   # fitting errors too, first
             except ScenarioError as err:
                 where = ", ".join(overrides)
                 raise ScenarioError(f"--grid {err.key}", f"{err.message} (at {where})",
@@ -185,8 +173,7 @@ class Sweep:
 
         ages = self.loaded.scenario.simulation.horizon_days + 1
         data = {}
-        outcomes = OUTCOMES | (DRAMA_OUTCOMES if self.loaded.scenario.title.kind == "drama"
-                               else {})
+        outcomes = OUTCOMES | kinds.for_scenario(self.loaded).sweep_outcomes
         for name, (dims, units, long_name) in outcomes.items():
             shape = self.shape + (self.draws,) + ((ages,) if dims else ())
             chunks = (1,) * len(self.shape) + (self.block_draws,) + ((ages,) if dims else ())
@@ -234,17 +221,6 @@ class Sweep:
             if progress is not None:
                 progress(1)
         return sink.finish()
-
-
-def _compile(variant):
-    """The plan of a point's scenario at its medians (a game's or a drama's)."""
-    if variant.scenario.title.kind == "drama":
-        from simcore.drama.plan import compile_loaded_drama
-
-        return compile_loaded_drama(variant)
-    from simcore.plan import compile_loaded
-
-    return compile_loaded(variant)
 
 
 def _block_draws(variants, draws: int) -> int:

@@ -97,51 +97,20 @@ class DrawSize:
 
 
 def draw_size(loaded) -> DrawSize:
-    """The size of one draw of each market of ``loaded``, added up (compiled at the medians)."""
+    """The size of one draw of each market of ``loaded``, added up (compiled at the medians;
+    each title kind sizes its own draws: ``simcore.kinds``)."""
+    from simcore import kinds
     from simcore.scenario.markets import market_scenarios
 
     scenarios = market_scenarios(loaded) if loaded.scenario.markets else [loaded]
-    sizes = [_drama_draw(s) if s.scenario.title.kind == "drama" else _game_draw(s)
-             for s in scenarios]
+    sizes = [kinds.for_scenario(s).draw_size(s) for s in scenarios]
     return DrawSize(sum(s.users for s in sizes), sum(s.bytes for s in sizes),
                     sum(s.seconds for s in sizes))
 
 
-def _game_draw(loaded) -> DrawSize:
-    from simcore.channels import CHANNELS
-    from simcore.kernel import layout as K
-    from simcore.plan import compile_loaded
-
-    plan = compile_loaded(loaded)
-    users = game_users(plan)
-    prm = plan.params
-    if not plan.aggregate:
-        shape = "per_user"
-    elif prm[K.INTERSTITIAL_CAP] < 0 and prm[K.PLAY_PROB] >= 1.0:
-        shape = "uncapped"
-    else:
-        shape = "capped"
-    cohort_ages = plan.n_cohorts * (plan.horizon + 1)
-    total = float(sum(users.values()))
-    return DrawSize(total, len(CHANNELS) * cohort_ages * K.N_VARS * FLOAT,
-                    _seconds(total, shape) + len(users) * cohort_ages * SECONDS_PER_COHORT_AGE)
-
-
-def _drama_draw(loaded) -> DrawSize:
-    from simcore.drama.plan import compile_loaded_drama
-    from simcore.kernel import drama_layout as D
-
-    plan = compile_loaded_drama(loaded)
-    days = np.arange(plan.organic_days)
-    spikes = np.array([plan.spike(int(d)) for d in days])
-    users = float(plan.acquisition.expected_activations().sum()
-                  + sum(plan.organic_per_day.values()) * spikes.sum())
-    cohort_ages = plan.n_cohorts * (plan.horizon + 1)
-    return DrawSize(users, cohort_ages * D.N_ROWS * FLOAT,
-                    _seconds(users, "drama") + cohort_ages * SECONDS_PER_COHORT_AGE)
-
-
-def _seconds(users: float, shape: str) -> float:
+def seconds(users: float, shape: str) -> float:
+    """Estimated time [s] to simulate ``users`` of a work shape (``USERS_PER_CORE_SECOND``)
+    on the cores this process may use."""
     return users / (USERS_PER_CORE_SECOND[shape] * cores())
 
 

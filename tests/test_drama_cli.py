@@ -120,8 +120,8 @@ def test_drama_figures(runs):
         assert "Midnight Vows (paywall, US)" in text
         for t in texts:
             assert t in text, (kind, t, text[:500])
-    game = ds.drop_vars("episode_viewers")
-    with pytest.raises(ScenarioError, match="not a drama"):
+    game = ds.assign_attrs(kind="game")
+    with pytest.raises(ScenarioError, match="a figure of a drama run; this run is a game"):
         plots.plot(game, "funnel")
 
 
@@ -145,9 +145,12 @@ def test_validate_and_scenarios_list_the_dramas():
     assert "drama_paywall_us" in listed and "drama_free_licensed_us" in listed
 
 
-def test_drama_kinds_match_the_cli():
-    from simcore import plots
-    from simcore.cli import DRAMA_PLOT_KINDS
+def test_figure_kinds_are_listed_once_per_layer():
+    """The registry lists each title kind's own figures (the CLI offers them without
+    importing matplotlib); the shared ones are simcore.plots.KINDS."""
+    from simcore import kinds, plots
+    from simcore.cli import PLOT_KINDS
     from simcore.drama import plots as drama_plots
 
-    assert DRAMA_PLOT_KINDS == plots.DRAMA_KINDS == tuple(drama_plots.KINDS)
+    assert kinds.FIGURES["drama"] == tuple(drama_plots.KINDS)
+    assert PLOT_KINDS == tuple(plots.KINDS)

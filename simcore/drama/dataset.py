@@ -128,7 +128,7 @@ def build_drama_dataset(total: np.ndarray, revenue_channel: np.ndarray, spend: n
             "source": ("source", list(SOURCES), {"long_name": "source of revenue"}),
             "pass_type": ("pass_type", list(PASSES), {"long_name": "pass type"}),
         },
-        attrs={**scenario_attrs(loaded), "kind": "drama",
+        attrs={**scenario_attrs(loaded),
                "free_episodes": int(loaded.scenario.series.free_episodes),
                "minutes_per_episode": float(loaded.scenario.series.minutes_per_episode)},
     )

@@ -11,10 +11,10 @@ import math
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
+from simcore import kinds
 from simcore.analysis import day_quantiles
 from simcore.errors import ScenarioError
 from simcore.plots import _MARK, _axes, _bands, _title, legend_below
-from simcore.drama.summary import is_drama
 from simcore.outputs import horizon
 
 _SOURCE_COLOURS = {"coins": "C1", "passes": "C4", "ad_unlocks": "C2", "ad_share": "C0",
@@ -22,7 +22,7 @@ _SOURCE_COLOURS = {"coins": "C1", "passes": "C4", "ad_unlocks": "C2", "ad_share"
 
 
 def _check(ds) -> None:
-    if not is_drama(ds):
+    if kinds.name_of(ds) != "drama":
         raise ScenarioError("--kind", "a drama figure: this run is not a drama "
                             "(title.kind = 'game')")
 

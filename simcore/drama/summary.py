@@ -12,11 +12,6 @@ from simcore.analysis import day_quantiles
 from simcore.drama.plan import METHODS, SOURCES
 
 
-def is_drama(ds: xr.Dataset) -> bool:
-    """Whether ``ds`` is a drama run (it has the episode funnel)."""
-    return "episode_viewers" in ds
-
-
 @dataclass(frozen=True)
 class DramaSummary:
     episodes: int
