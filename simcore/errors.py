@@ -22,4 +22,6 @@ class ScenarioError(Exception):
         where = f"{self.source}: " if self.source else ""
         key = f"{self.key}: " if self.key else ""
         text = f"{where}{key}{self.message}"
-        return text.replace("\r", "\\r").replace("\n", "\\n")  # always one line
+        # always one line, and nothing a terminal would act on (escape sequences, NUL)
+        return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                       for c in text)

@@ -41,10 +41,16 @@ class Acquisition:
         """Unit cost on each campaign day of the schedule [USD]."""
         return self.unit_cost(self.budgets_usd)
 
+    @property
+    def per_unit(self) -> float:
+        """Activations per unit bought: 1 per CPA, 1000 impressions x the funnel per CPM."""
+        return 1.0 if self.bidding == "target_cpa" else 1000.0 * self.funnel_rate
+
     def expected_activations(self) -> np.ndarray:
-        """Mean activations on each campaign day (the day's cost movement has mean one)."""
-        users = self.budgets_usd / self.unit_costs_usd
-        return users if self.bidding == "target_cpa" else users * 1000.0 * self.funnel_rate
+        """Mean activations on each campaign day (the day's cost movement has mean one); inf
+        where a unit cost too small to divide by makes it overflow."""
+        with np.errstate(over="ignore", divide="ignore"):
+            return self.budgets_usd / self.unit_costs_usd * self.per_unit
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,8 @@ def check_delivery(acq: Acquisition, reach: float = 0.0) -> None:
     expected, or less than one activation over the whole campaign. ``reach`` [USD/day]: the
     highest daily budget UA rules can raise the schedule to (see ``rules_reach``)."""
     top = float(acq.budgets_usd.max())
+    with np.errstate(over="ignore"):
+        factor = acq.unit_cost(acq.budgets_usd) / acq.base_cost_usd   # saturation, >= 1
     if reach > top and reach > (limit := max_simulated_budget(acq)):
         raise ScenarioError("rules.max_daily_budget_usd", f"scale rules can raise the daily "
                             f"budget to {reach:.3g} USD/day, beyond the {limit:.4g} USD/day "
@@ -196,7 +204,8 @@ def check_delivery(acq: Acquisition, reach: float = 0.0) -> None:
                             f"with factor > 1 a max_daily_budget_usd (valid range: <= "
                             f"{limit:.4g})")
     sat, shape = acq.saturation_budget_usd, acq.saturation_shape
-    if sat is not None and shape * math.log(top / sat) > math.log(MAX_COST_FACTOR - 1.0):
+    if sat is not None and top / sat > 0.0 \
+            and shape * math.log(top / sat) > math.log(MAX_COST_FACTOR - 1.0):
         raise ScenarioError("campaign.saturation_budget_usd", f"= {sat:.4g}: at {top:.6g} USD/"
                             f"day the unit cost would rise more than {MAX_COST_FACTOR:.0e}-fold "
                             f"(valid range with saturation_shape {shape:g}: >= "
@@ -204,32 +213,35 @@ def check_delivery(acq: Acquisition, reach: float = 0.0) -> None:
     key = "campaign.target_cpa_usd" if acq.bidding == "target_cpa" else "campaign.cpm_usd"
     base = acq.base_cost_usd
     users = acq.expected_activations()
+    # the smallest unit cost at which each day stays within the limit: users = budget /
+    # (base x saturation factor) x per unit
     if acq.bidding == "cpm":
         impressions = float((users / acq.funnel_rate).max())
         if impressions > MAX_IMPRESSIONS_PER_DAY:
+            least = float((acq.budgets_usd * 1000.0 / (factor * MAX_IMPRESSIONS_PER_DAY)).max())
             raise ScenarioError(key, f"= {base:.4g}: buys {impressions:.3g} impressions a day; "
                                 f"at most {MAX_IMPRESSIONS_PER_DAY:.0e} are simulated (valid "
-                                f"range: >= {base * impressions / MAX_IMPRESSIONS_PER_DAY:.4g})")
+                                f"range: >= {least:.4g})")
     if users.max() > MAX_USERS_PER_DAY:
+        least = float((acq.budgets_usd * acq.per_unit / (factor * MAX_USERS_PER_DAY)).max())
         raise ScenarioError(key, f"= {base:.4g}: buys {users.max():.3g} activations a day; at "
                             f"most {MAX_USERS_PER_DAY:.0e} a day are simulated (valid range: "
-                            f">= {base * users.max() / MAX_USERS_PER_DAY:.4g})")
+                            f">= {least:.4g})")
     if users.sum() < 1.0:
         raise ScenarioError(key, f"= {base:.4g}: the campaign buys {users.sum():.3g} "
-                            f"activations in expectation over its {acq.days} days, too few to "
-                            f"measure ROAS (valid range at these budgets: <= "
-                            f"{base * users.sum():.4g}, or raise campaign.daily_budget_usd)")
+                            f"activations in expectation over its {acq.days} days "
+                            f"({acq.budgets_usd.sum():.4g} USD in all), too few to measure "
+                            f"ROAS: raise campaign.daily_budget_usd, or lower {key} (valid "
+                            f"range at these budgets: <= {base * users.sum():.4g})")
 
 
 def max_simulated_budget(acq: Acquisition) -> float:
     """The largest daily budget [USD/day] ``check_delivery`` accepts at this unit cost: the
     saturation factor and the activations (and impressions) a day within their limits
     (saturation ignored for the latter, so the bound is safe)."""
-    per_usd = 1.0 / acq.base_cost_usd if acq.bidding == "target_cpa" else \
-        1000.0 / acq.base_cost_usd
-    limits = [MAX_USERS_PER_DAY / (per_usd * acq.funnel_rate)]
+    limits = [MAX_USERS_PER_DAY * acq.base_cost_usd / acq.per_unit]
     if acq.bidding == "cpm":
-        limits.append(MAX_IMPRESSIONS_PER_DAY / per_usd)
+        limits.append(MAX_IMPRESSIONS_PER_DAY * acq.base_cost_usd / 1000.0)
     if acq.saturation_budget_usd is not None:
         limits.append(acq.saturation_budget_usd
                       * (MAX_COST_FACTOR - 1.0) ** (1.0 / acq.saturation_shape))

@@ -51,7 +51,11 @@ class Summary:
 
 
 def _stats(values: np.ndarray) -> dict[str, float]:
-    q = np.quantile(values, QUANTILES)
+    """Mean and quantiles over draws; a quantile between two infinite values (a CPA where
+    draws bought nobody) is inf, not inf - inf."""
+    with np.errstate(invalid="ignore"):
+        q = np.quantile(values, QUANTILES)
+    q = np.where(np.isnan(q) & np.isinf(values).any(), np.inf, q)
     return {"mean": float(np.mean(values)), "p5": float(q[0]), "p50": float(q[1]),
             "p95": float(q[2])}
 

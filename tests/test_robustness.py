@@ -229,3 +229,10 @@ def test_sigterm_stops_a_run_with_one_line_and_no_file(tmp_path):
     assert proc.returncode == 143, (proc.returncode, err[-2000:])
     assert err == "simcore: terminated (SIGTERM)\n", err
     assert os.listdir(tmp_path) == []
+
+
+def test_errors_never_carry_terminal_control_characters():
+    """A value with an escape sequence or NUL is shown escaped, on one line."""
+    text = str(ScenarioError("campaign.days", "= '\x1b[2J\x00': bad\nvalue", "f.toml"))
+    assert text == "f.toml: campaign.days: = '\\x1b[2J\\x00': bad\\nvalue"
+    assert text.isprintable()

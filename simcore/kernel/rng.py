@@ -131,8 +131,8 @@ def poisson_inversion(s, lam, exp_neg_lam, cap):
 
 @jit
 def poisson(s, lam):
-    """Poisson(lam) variate as int64; lam <= 0 gives 0."""
-    if lam <= 0.0:
+    """Poisson(lam) variate as int64; lam <= 0 (or NaN) gives 0."""
+    if not lam > 0.0:
         return 0
     if lam < PTRS_SWITCH:
         return poisson_inversion(s, lam, math.exp(-lam), NO_CAP)

@@ -58,7 +58,7 @@ class Series(Section):
                                     ge=1, le=500)
     pace_shape: float | None = field(
         None, unit="1", description="Gamma shape of the viewers' pace beyond one episode a "
-        "day (smaller = more heterogeneous); absent = all viewers alike", gt=0, le=1e4)
+        "day (smaller = more heterogeneous); absent = all viewers alike", ge=1e-3, le=1e4)
     watch_probability: float = field(
         1.0, unit="probability/day", description="Chance a viewer who has not left comes back "
         "to watch on a given day after day 0", gt=0, le=1)

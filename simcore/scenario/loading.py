@@ -585,7 +585,7 @@ def _describe_range(info) -> str:
         return "valid values: " + ", ".join(repr(c) for c in choices)
     bounds = _bounds(info)
     if bounds[0] is not None or bounds[2] is not None:
-        return f"valid range: {range_text(bounds)}{' ' + unit if unit else ''}"
+        return f"valid range: {range_text(bounds)}{' ' + unit if unit not in ('', '1') else ''}"
     if _model_of(info.annotation) is not None:
         return "expected a [section] table"
     return ""

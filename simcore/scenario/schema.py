@@ -208,7 +208,7 @@ class Engagement(Section):
                                     ge=1, le=100)
     sessions_shape: float | None = field(
         None, description="Gamma shape of per-user session rates (smaller = more "
-        "heterogeneous); absent = all users alike", gt=0, le=1e4)
+        "heterogeneous); absent = all users alike", ge=1e-3, le=1e4)
 
 
 class Ads(Section):

@@ -262,9 +262,9 @@ def _check_numbers(key: str, kind: str, a: dict, integer: bool) -> None:
             if not isinstance(w, list) or len(w) != len(values):
                 raise ScenarioError(f"{key}.weights", f"= {w!r}: give one weight per value "
                                     f"({len(values)})")
-            if any(_number(f"{key}.weights", x) < 0 for x in w) or sum(w) <= 0:
+            if any(_number(f"{key}.weights", x) < 0 for x in w) or not 0 < sum(w) < math.inf:
                 raise ScenarioError(f"{key}.weights", f"= {w!r}: weights must be >= 0 with a "
-                                    "positive sum")
+                                    "positive, finite sum")
         return
     v = {name: _number(f"{key}.{name}", x) for name, x in a.items()}
     if kind == "lognormal":
