@@ -18,6 +18,7 @@ _LAZY = {
     "sweep": "simcore.sweeps",
     "summarize": "simcore.summary",
     "format_summary": "simcore.summary",
+    "read_observed": "simcore.observed",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -28,7 +28,7 @@ if TYPE_CHECKING:           # xarray loads in ~0.5 s: input errors answer before
     import xarray as xr
 
 BUDGET_KEY = "campaign.daily_budget_usd"
-MAX_BUDGET_USD = 1e8            # the schema's limit on campaign.daily_budget_usd [USD/day]
+MIN_BUDGET_USD, MAX_BUDGET_USD = 1.0, 1e8   # the schema's campaign.daily_budget_usd [USD/day]
 
 
 # --- input checks (shared with the CLI, which passes its option names as ``key``) ------------
@@ -62,10 +62,11 @@ def check_budgets(budgets: Iterable[float], key: str = "budgets") -> np.ndarray:
     if values.size < 2:
         raise ScenarioError(key, f"= {shown!r}: give at least two daily budgets to compare, "
                             "e.g. 1000,2500,5000")
-    bad = values[~(np.isfinite(values) & (values > 0) & (values <= MAX_BUDGET_USD))]
+    bad = values[~(np.isfinite(values) & (values >= MIN_BUDGET_USD)
+                   & (values <= MAX_BUDGET_USD))]
     if bad.size:
         raise ScenarioError(key, f"= {shown!r}: {bad[0]:g} is not a daily budget; each must "
-                            f"lie in 0 < budget <= {MAX_BUDGET_USD:g} USD/day")
+                            f"lie in {MIN_BUDGET_USD:g} <= budget <= {MAX_BUDGET_USD:g} USD/day")
     values = np.sort(values)
     same = values[1:][np.diff(values) == 0]
     if same.size:
@@ -237,7 +238,7 @@ def grid_edge(ds: xr.Dataset) -> str:
         nxt = [best / step ** k for k in range(3, -1, -1)]
         where = "smallest budget tried: expected profit is still rising as the budget " \
                 "falls, so the best budget may lie below it"
-    budgets_text = ",".join(f"{b:.6g}" for b in nxt if 0 < b <= MAX_BUDGET_USD)
+    budgets_text = ",".join(f"{b:.6g}" for b in nxt if MIN_BUDGET_USD <= b <= MAX_BUDGET_USD)
     return f"Note: that is the {where}; try --budgets {budgets_text}."
 
 

@@ -24,11 +24,11 @@ import types
 import typing
 from dataclasses import dataclass
 
-import annotated_types
 import numpy as np
 from pydantic import BaseModel
 
 from simcore.scenario import packaged_scenarios
+from simcore.scenario.loading import field_bounds
 from simcore.scenario.schema import Scenario
 
 SEED = 20251111
@@ -124,25 +124,10 @@ def _model(annotation) -> type[BaseModel] | None:
     return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
 
 
-def _bounds(info) -> tuple:
-    lower = upper = None
-    lower_in = upper_in = True
-    for meta in info.metadata:
-        if isinstance(meta, annotated_types.Gt):
-            lower, lower_in = meta.gt, False
-        elif isinstance(meta, annotated_types.Ge):
-            lower, lower_in = meta.ge, True
-        elif isinstance(meta, annotated_types.Lt):
-            upper, upper_in = meta.lt, False
-        elif isinstance(meta, annotated_types.Le):
-            upper, upper_in = meta.le, True
-    return lower, lower_in, upper, upper_in
-
-
 def _slot(key: str, info) -> Slot:
     annotation = _strip_optional(info.annotation)
     if annotation is int or annotation is float:
-        return Slot(key, annotation.__name__, bounds=_bounds(info))
+        return Slot(key, annotation.__name__, bounds=field_bounds(info))
     if typing.get_origin(annotation) is typing.Literal:
         return Slot(key, "literal", choices=typing.get_args(annotation))
     if typing.get_origin(annotation) is list:

@@ -124,7 +124,7 @@ CASES = [
          key="engagement", contains=("expected a [section] table",)),
     # out of range
     Case("negative-budget", put("campaign.daily_budget_usd", "-100.0"),
-         key="campaign.daily_budget_usd", contains=("-100.0", "0 < value") + RANGE),
+         key="campaign.daily_budget_usd", contains=("-100.0", "1 <= value") + RANGE),
     Case("zero-days", put("campaign.days", "0"), key="campaign.days",
          contains=("1 <= value",) + RANGE),
     Case("probability-above-1", put("ads.fill_rate_rewarded", "1.5"),

@@ -21,7 +21,7 @@ from simcore.plan import compile_loaded
 from simcore.regions import REGION_LEVELS
 from simcore.scenario import scenario_from_text
 from simcore.scenario.drama import DRAMA_ONLY, GAME_ONLY
-from simcore.scenario.loading import _bounds, _model_of, split_uncertainty, validate
+from simcore.scenario.loading import field_bounds, model_of, split_uncertainty, validate
 from simcore.scenario.reference import (MODE_KEYS, MONETIZATIONS, _template, format_reference,
                                         new_scenario, section_doc, section_names)
 from simcore.scenario.schema import REGIONS, Scenario
@@ -34,7 +34,7 @@ CASES = [("game", r, m) for r in REGIONS for m in MONETIZATIONS] + [
 
 
 def _section_model(name: str):
-    return _model_of(Scenario.model_fields[name].annotation)
+    return model_of(Scenario.model_fields[name].annotation)
 
 
 def _leaf_models():
@@ -43,9 +43,9 @@ def _leaf_models():
         model = _section_model(name)
         if name == "quality":     # [quality.<channel>] tables share one model
             channels = list(model.model_fields)
-            yield name, _model_of(model.model_fields[channels[0]].annotation)
+            yield name, model_of(model.model_fields[channels[0]].annotation)
             for c in channels:
-                assert _model_of(model.model_fields[c].annotation) is _model_of(
+                assert model_of(model.model_fields[c].annotation) is model_of(
                     model.model_fields[channels[0]].annotation)
         else:
             yield name, model
@@ -66,7 +66,7 @@ def test_every_schema_field_appears_with_unit_and_range():
             info = model.model_fields[key.name]
             unit = (info.json_schema_extra or {}).get("unit", "")
             assert key.unit == unit
-            bounds = _bounds(info)
+            bounds = field_bounds(info)
             if bounds[0] is not None or bounds[2] is not None:
                 assert key.range == range_text(bounds)
             assert key.meaning.startswith(info.description), (section, key.name)
@@ -167,7 +167,7 @@ def test_conditional_keys_named_in_the_reference():
 
 
 def _valid_value(info, integer: bool):
-    lo, lo_in, hi, hi_in = _bounds(info)
+    lo, lo_in, hi, hi_in = field_bounds(info)
     if integer:
         return 1 if lo is None else int(lo) + (0 if lo_in else 1)
     if lo is not None and hi is not None:

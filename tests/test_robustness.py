@@ -39,7 +39,7 @@ REFUSED = [
     ("reborn_emperor_us", ("campaign.saturation_budget_usd=1e-300",
                            "campaign.saturation_shape=5"), "campaign.saturation_budget_usd",
      "valid range with saturation_shape 5: >= "),
-    ("reborn_emperor_us", ("campaign.daily_budget_usd=0.01",
+    ("reborn_emperor_us", ("campaign.daily_budget_usd=1",
                            "campaign.target_cpa_usd=1000"), "campaign.target_cpa_usd",
      "too few to measure ROAS"),
     ("reborn_emperor_global", ("creator.videos_per_day=1e5", "creator.views_median=1e9",

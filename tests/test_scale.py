@@ -190,7 +190,7 @@ def test_format_scale(uncertain):
 
 def test_budget_checks():
     np.testing.assert_array_equal(parse_budgets("2500, 1000,1e4"), [1000, 2500, 10000])
-    for text, words in (("1000,abc", "'abc'"), ("100", "at least two"), ("0,100", "0 <"),
+    for text, words in (("1000,abc", "'abc'"), ("100", "at least two"), ("0,100", "1 <= budget"),
                         ("100,100.0", "twice"), ("", "not a number"), ("1,2e9", "1e+08")):
         with pytest.raises(ScenarioError, match=re.escape(words)) as err:
             parse_budgets(text)

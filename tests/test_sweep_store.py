@@ -52,17 +52,24 @@ class Stop(Exception):
     pass
 
 
+def stopper(tasks: int):
+    """A progress callback that interrupts a sweep after ``tasks`` finished tasks."""
+    seen = []
+
+    def progress(n):
+        seen.append(n)
+        if len(seen) == tasks:
+            raise Stop
+    return progress
+
+
 def test_an_interrupted_sweep_resumes_with_only_the_missing_tasks(loaded, reference,
                                                                   tmp_path):
     store = tmp_path / "sweep.zarr"
     plan = Sweep(loaded, GRID, block_draws=2)          # 4 points x 3 blocks = 12 tasks
     assert len(plan.tasks) == 12
 
-    def stop_after_five(n, seen=[]):
-        seen.append(n)
-        if len(seen) == 5:
-            raise Stop
-
+    stop_after_five = stopper(5)
     with pytest.raises(Stop):
         plan.run(sink=ZarrSink(plan, store), progress=stop_after_five)
     with pytest.raises(ScenarioError, match="not finished"):
@@ -238,11 +245,7 @@ def test_a_done_flag_without_its_values_is_recomputed(loaded, reference, tmp_pat
     store = tmp_path / "sweep.zarr"
     plan = Sweep(loaded, GRID, block_draws=2)
 
-    def stop_after_five(n, seen=[]):
-        seen.append(n)
-        if len(seen) == 5:
-            raise Stop
-
+    stop_after_five = stopper(5)
     with pytest.raises(Stop):
         plan.run(sink=ZarrSink(plan, store), progress=stop_after_five)
     done = zarr.open_group(str(store), mode="r+")["done"]

@@ -15,8 +15,6 @@ import difflib
 import hashlib
 import json
 import math
-import os
-import stat
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -28,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from simcore.errors import ScenarioError
+from simcore.files import read_bounded
 from simcore.scenario.drama import DRAMA_ONLY
 from simcore.scenario.markets import quoted, resolve_markets
 from simcore.scenario.schema import RUN_SHAPE_KEYS, RUN_SHAPE_SECTIONS, Scenario
@@ -196,48 +195,14 @@ def missing_file_message(path: Path) -> str:
 def read_scenario_file(path: Path, source: str) -> str:
     """The text of a scenario file, refused (``ScenarioError``) before reading when it is not
     a regular file or is over ``MAX_SCENARIO_BYTES``; never reads more than that."""
-    def refuse(message: str) -> ScenarioError:
-        return ScenarioError("", message, source)
-
-    try:
-        info = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        raise refuse(missing_file_message(path)) from None
-    except OSError as exc:
-        raise refuse(f"cannot read: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise refuse("is a directory, not a scenario file")
-    if not stat.S_ISREG(info.st_mode):
-        raise refuse(f"is {_file_kind(info.st_mode)}, not a regular file: a scenario is a "
-                     ".toml file")
-    too_big = (f"over the {MAX_SCENARIO_BYTES:,}-byte (1 MiB) limit of a scenario file "
-               "(MAX_SCENARIO_BYTES)")
-    if info.st_size > MAX_SCENARIO_BYTES:
-        raise refuse(f"is {info.st_size:,} bytes, {too_big}")
-    try:   # non-blocking, so a file swapped for a FIFO since the stat cannot hang the open
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise refuse("is not a regular file: a scenario is a .toml file")
-            raw = f.read(MAX_SCENARIO_BYTES + 1)
-    except FileNotFoundError:
-        raise refuse(missing_file_message(path)) from None
-    except OSError as exc:
-        raise refuse(f"cannot read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_SCENARIO_BYTES:
-        raise refuse(f"is more than {MAX_SCENARIO_BYTES:,} bytes, {too_big}")
+    raw = read_bounded(path, MAX_SCENARIO_BYTES, source, "a scenario is a .toml file",
+                       f"{MAX_SCENARIO_BYTES:,}-byte (1 MiB) limit of a scenario file "
+                       "(MAX_SCENARIO_BYTES)", missing_file_message(path))
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise refuse("not UTF-8 text (is it a TOML scenario file?)") from None
-
-
-def _file_kind(mode: int) -> str:
-    for test, kind in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return kind
-    return "a special file"
+        raise ScenarioError("", "not UTF-8 text (is it a TOML scenario file?)",
+                            source) from None
 
 
 def load_text(text: str, source: str, overrides: tuple[str, ...] = ()) -> LoadedScenario:
@@ -331,23 +296,23 @@ def split_uncertainty(data: dict, overridden: set[str] = frozenset()) -> tuple[d
     correlations = data.pop("correlations", [])
     dists = []
     for section_name, section in data.items():
-        model = _model_of(Scenario.model_fields[section_name].annotation) \
+        model = model_of(Scenario.model_fields[section_name].annotation) \
             if section_name in Scenario.model_fields else None
         if model is None or not isinstance(section, dict):
             continue
         for name, value in section.items():
             info = model.model_fields.get(name)
-            if not isinstance(value, dict) or info is None or _model_of(info.annotation):
+            if not isinstance(value, dict) or info is None or model_of(info.annotation):
                 continue                 # not ours to read, or a sub-section such as quality.*
             key = f"{section_name}.{name}"
             if section_name in RUN_SHAPE_SECTIONS or key in RUN_SHAPE_KEYS:
                 raise ScenarioError(key, "cannot be uncertain: it sets the shape of the run; "
                                     "give a number")
-            kind = _numeric_kind(info.annotation)
+            kind = numeric_kind(info.annotation)
             if kind is None:
                 raise ScenarioError(key, "a distribution is only allowed on a numeric field")
             unit = (info.json_schema_extra or {}).get("unit", "")
-            dist = parse_distribution(key, value, kind is int, _bounds(info), unit)
+            dist = parse_distribution(key, value, kind is int, field_bounds(info), unit)
             dists.append(dist)
             section[name] = dist.median()
     keys = [d.key for d in dists]
@@ -360,14 +325,14 @@ def split_uncertainty(data: dict, overridden: set[str] = frozenset()) -> tuple[d
     return data, uncertainty
 
 
-def _numeric_kind(annotation):
+def numeric_kind(annotation):
     """int or float for a (possibly optional) numeric field, else None."""
     args = getattr(annotation, "__args__", (annotation,))
     kinds = [a for a in args if a in (int, float)]
     return kinds[0] if len(kinds) == 1 and len(args) <= 2 else None
 
 
-def _bounds(info) -> tuple:
+def field_bounds(info) -> tuple:
     """(lower, lower inclusive, upper, upper inclusive) of a field's constraints."""
     lower = upper = None
     lower_in = upper_in = True
@@ -450,7 +415,7 @@ def _unknown_keys(node: dict, model: type[BaseModel], loc: tuple) -> list[tuple]
         if info is None:
             out.append(loc + (name,))
             continue
-        sub = _model_of(info.annotation)
+        sub = model_of(info.annotation)
         if sub is None:
             continue
         if isinstance(value, dict):
@@ -538,14 +503,14 @@ def _parent_model(loc) -> type[BaseModel] | None:
         info = model.model_fields.get(part)
         if info is None:
             return None
-        sub = _model_of(info.annotation)
+        sub = model_of(info.annotation)
         if sub is None:
             return None
         model = sub
     return model
 
 
-def _model_of(annotation) -> type[BaseModel] | None:
+def model_of(annotation) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()):
@@ -564,7 +529,7 @@ def _field_info(loc):
 
 def _is_section(loc) -> bool:
     info = _field_info(loc)
-    return info is not None and _model_of(info.annotation) is not None
+    return info is not None and model_of(info.annotation) is not None
 
 
 def _value_at(data, loc):
@@ -583,10 +548,10 @@ def _describe_range(info) -> str:
     choices = _literal_choices(info.annotation)
     if choices:
         return "valid values: " + ", ".join(repr(c) for c in choices)
-    bounds = _bounds(info)
+    bounds = field_bounds(info)
     if bounds[0] is not None or bounds[2] is not None:
         return f"valid range: {range_text(bounds)}{' ' + unit if unit not in ('', '1') else ''}"
-    if _model_of(info.annotation) is not None:
+    if model_of(info.annotation) is not None:
         return "expected a [section] table"
     return ""
 

@@ -27,7 +27,7 @@ from pydantic_core import PydanticUndefined
 
 from simcore.errors import ScenarioError
 from simcore.regions import REGION_LEVELS
-from simcore.scenario.loading import _bounds, _model_of, _numeric_kind
+from simcore.scenario.loading import field_bounds, model_of, numeric_kind
 from simcore.scenario.schema import (REGIONS, RUN_SHAPE_KEYS, RUN_SHAPE_SECTIONS, Campaign,
                                      Scenario)
 from simcore.scenario.uncertainty import KINDS, range_text
@@ -232,7 +232,7 @@ def section_doc(name: str) -> SectionDoc:
     if name == "distributions":
         return _distributions_doc()
     info = Scenario.model_fields[name]
-    model = _model_of(info.annotation)
+    model = model_of(info.annotation)
     listed = typing.get_origin(info.annotation) is list
     header = f"[[{name}]]" if listed else f"[{name}]"
     rules = _mode_rules(name) + RULES.get(name, ())
@@ -262,7 +262,7 @@ def _meaning(name: str, model: type[BaseModel]) -> str:
 
 def _quality_doc(model, header, rules) -> SectionDoc:
     channels = list(model.model_fields)
-    sub = _model_of(model.model_fields[channels[0]].annotation)
+    sub = model_of(model.model_fields[channels[0]].annotation)
     keys = tuple(_key_doc("quality", key, field, uncertain=False)
                  for key, field in sub.model_fields.items())
     presence = (f"{PRESENCE['quality']}; one table per channel: "
@@ -291,7 +291,7 @@ def _mode_default(section: str, key: str) -> str | None:
 def _key_doc(section: str, key: str, info, uncertain: bool) -> KeyDoc:
     unit = (info.json_schema_extra or {}).get("unit", "")
     choices = _choices(info.annotation)
-    bounds = _bounds(info)
+    bounds = field_bounds(info)
     if choices:
         rng = "one of " + ", ".join(json.dumps(c) for c in choices)
     elif bounds[0] is not None or bounds[2] is not None:
@@ -307,7 +307,7 @@ def _key_doc(section: str, key: str, info, uncertain: bool) -> KeyDoc:
         default = _toml(info.default)
     listed = any(typing.get_origin(a) is list for a in (info.annotation,
                                                           *typing.get_args(info.annotation)))
-    kind = _numeric_kind(info.annotation) if uncertain and not listed else None
+    kind = numeric_kind(info.annotation) if uncertain and not listed else None
     fixed = section in RUN_SHAPE_SECTIONS or f"{section}.{key}" in RUN_SHAPE_KEYS
     dist = "no" if kind is None or fixed else ("choice" if kind is int else "yes")
     meaning = info.description or ""
@@ -341,8 +341,8 @@ def _type_text(annotation) -> str:
         return "string"
     if origin is list:
         inner = typing.get_args(annotation)[0]
-        return "tables" if _model_of(inner) else f"list of {_type_text(inner)}"
-    if origin is dict or _model_of(annotation) is not None:
+        return "tables" if model_of(inner) else f"list of {_type_text(inner)}"
+    if origin is dict or model_of(annotation) is not None:
         return "table"
     return {int: "integer", float: "number", str: "string", bool: "boolean"}[annotation]
 

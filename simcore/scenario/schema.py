@@ -51,7 +51,7 @@ class Campaign(Section):
     days: int = field(unit="days", description="Days of spend (one cohort per day)",
                       ge=1, le=365)
     daily_budget_usd: float = field(unit="USD/day", description="Spend per campaign day",
-                                    gt=0, le=1e8)
+                                    ge=1, le=1e8)
     bidding: Literal["target_cpa", "cpm"] = field(
         description="target_cpa: pay per activation; cpm: pay per 1,000 impressions")
     target_cpa_usd: float | None = field(
@@ -91,7 +91,7 @@ class Campaign(Section):
                                           "budget spent between pulses (pulse)", ge=0, lt=1)
     daily_budgets_usd: list[float] | None = field(
         None, unit="USD/day", description="Spend on each campaign day (list): one value per "
-        "day, each 0 <= value <= 1e8, at least one > 0")
+        "day, each 0 <= value <= 1e8, at least one >= 1")
 
     @model_validator(mode="after")
     def _bidding_fields(self):
@@ -117,9 +117,9 @@ class Campaign(Section):
             if len(budgets) != self.days:
                 raise ScenarioError("campaign.daily_budgets_usd", f"has {len(budgets)} values: "
                                     f"give one per campaign day (campaign.days = {self.days})")
-            if any(not 0 <= b <= 1e8 for b in budgets) or max(budgets) <= 0:
+            if any(not 0 <= b <= 1e8 for b in budgets) or max(budgets) < 1:
                 raise ScenarioError("campaign.daily_budgets_usd", f"= {budgets}: each value "
-                                    "must lie in 0 <= value <= 1e8 USD/day, at least one > 0")
+                                    "must lie in 0 <= value <= 1e8 USD/day, at least one >= 1")
         return self
 
     def budgets(self) -> list[float]:
