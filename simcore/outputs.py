@@ -110,6 +110,11 @@ def check_input(path, key: str = "dataset") -> Path:
     path = Path(path)
     if not path.exists():
         raise ScenarioError(key, f"= {str(path)!r}: no such file")
+    if path.is_dir() and (path / "zarr.json").is_file():
+        raise ScenarioError(key, f"= {str(path)!r}: a sweep store (simcore sweep -o); this "
+                            "reads a run dataset (simcore run -o run.nc). A sweep's table: "
+                            "simcore sweep ... --resume -o the same store; in Python: "
+                            "simcore.sweep_store.open_sweep(path)")
     if not path.is_file():
         raise ScenarioError(key, f"= {str(path)!r}: not a regular file")
     return path

@@ -236,3 +236,13 @@ def test_errors_never_carry_terminal_control_characters():
     text = str(ScenarioError("campaign.days", "= '\x1b[2J\x00': bad\nvalue", "f.toml"))
     assert text == "f.toml: campaign.days: = '\\x1b[2J\\x00': bad\\nvalue"
     assert text.isprintable()
+
+
+def test_summary_of_a_sweep_store_says_what_to_use(tmp_path, capsys):
+    store = tmp_path / "sweep.zarr"
+    store.mkdir()
+    (store / "zarr.json").write_text("{}")
+    for command in (["summary", str(store)], ["report", str(store), "-o", "r.html"]):
+        assert cli.main(command) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "a sweep store" in err and "open_sweep" in err
