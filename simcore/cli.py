@@ -66,6 +66,8 @@ def _add_executor_args(p: argparse.ArgumentParser) -> None:
 
 
 PLOT_KINDS = ("fan", "payback", "hist", "tornado", "ltv")   # simcore.plots.KINDS (tested)
+# and each title kind's own figures (simcore.kinds.FIGURES)
+FIGURE_CHOICES = PLOT_KINDS + tuple(k for figures in FIGURES.values() for k in figures)
 
 
 def _add_day_target_args(p: argparse.ArgumentParser) -> None:
@@ -114,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "watching each episode), sources (revenue by source) and pnl (series "
                        "P&L incl. production).")
     p.add_argument("dataset", type=Path, help="a .nc file written by simcore run")
-    p.add_argument("--kind", required=True, choices=PLOT_KINDS + tuple(k for figs in FIGURES.values() for k in figs),
+    p.add_argument("--kind", required=True, choices=FIGURE_CHOICES,
                    help="which figure")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="image file to write: *.png or *.svg")
