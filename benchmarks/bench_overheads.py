@@ -1,0 +1,253 @@
+"""Where the wall time of the default ``simcore run`` goes (reborn_emperor_us, its 100 draws,
+the dataset written with -o). Run: python benchmarks/bench_overheads.py [--repeats N]
+[--draws N] [--no-cold]
+
+Each run is a fresh interpreter (``python -m simcore run``-like: ``simcore.cli.main``) whose
+public steps are wrapped with timers (time.perf_counter; a step's time excludes the wrapped
+steps inside it, so the rows add up to the total): imports, load_scenario, the work
+estimate, sampling each draw's scenario, compile_plan, the retention fits (count and time),
+the campaign's Python side, chunk seeding, the kernel (its first call, which loads the cached
+machine code, apart), dataset assembly (build_dataset and add_outcomes), summary and the
+NetCDF write, in wall and in process CPU time (all threads; steadier than wall when other
+processes share the cores). Interpreter start is from spawning the process to its first line; exit from the
+end of main() to the process's end.
+
+All children share one temporary NUMBA_CACHE_DIR (the package's own cache is not touched):
+the first ("cold") compiles every kernel, the next ``--repeats`` ("cached") load them; the
+table shows the cached run with the least total wall time, and the cold one beside it. A last
+child runs the same command without timers, to show what the timers cost.
+"""
+
+import time
+
+T_START = time.time()       # a child's first line: the end of interpreter start
+CPU_START = time.process_time()   # CPU the interpreter start used
+
+import argparse             # noqa: E402
+import datetime             # noqa: E402
+import json                 # noqa: E402
+import os                   # noqa: E402
+import resource             # noqa: E402
+import shutil               # noqa: E402
+import subprocess           # noqa: E402
+import sys                  # noqa: E402
+import tempfile             # noqa: E402
+from pathlib import Path    # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = "reborn_emperor_us"
+
+# (module, attribute, row label): the steps timed in the child, in the table's order
+STEPS = [
+    ("simcore.scenario", "load_scenario", "load_scenario (parse, validate)"),
+    ("simcore.workload", "estimate", "work estimate"),
+    ("simcore.scenario.loading", "LoadedScenario.draw_scenarios",
+     "draw_scenarios (sample, validate)"),
+    ("simcore.plan", "compile_plan", "compile_plan (without fits)"),
+    ("simcore.plan", "fit_retention", "retention fits"),
+    ("simcore.simulate", "simulate_campaign", "campaign (Python side)"),
+    ("simcore.seeding", "chunk_layout", "chunk seeding (SeedSequence)"),
+    ("simcore.simulate", "simulate_tasks", "kernel"),
+    ("simcore.dataset", "build_dataset", "build_dataset (without outcomes)"),
+    ("simcore.dataset", "add_outcomes", "add_outcomes"),
+    ("simcore.summary", "summarize", "summarize + format"),
+    ("simcore.summary", "format_summary", "summarize + format"),
+    ("simcore.dataset", "write_dataset", "NetCDF write"),
+]
+FIRST_KERNEL = "kernel, first call (loads code)"
+
+
+class Timers:
+    """Exclusive wall and CPU time [s] and calls per label; nested timed calls are
+    subtracted."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self._stack: list[list[float]] = []   # [start, inner, cpu start, cpu inner]
+        self.first_kernel_at: float | None = None   # time.time() of the first kernel call
+
+    def enter(self) -> None:
+        self._stack.append([time.perf_counter(), 0.0, time.process_time(), 0.0])
+
+    def leave(self, label: str) -> None:
+        start, inner, cpu_start, cpu_inner = self._stack.pop()
+        elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
+        if self._stack:
+            self._stack[-1][1] += elapsed
+            self._stack[-1][3] += cpu
+        self.seconds[label] = self.seconds.get(label, 0.0) + elapsed - inner
+        self.cpu[label] = self.cpu.get(label, 0.0) + cpu - cpu_inner
+        self.calls[label] = self.calls.get(label, 0) + 1
+
+    def wrap(self, func, label: str):
+        def timed(*args, **kwargs):
+            if label == "kernel" and self.first_kernel_at is None:
+                self.first_kernel_at = time.time()
+                label_now = FIRST_KERNEL
+            else:
+                label_now = label
+            self.enter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.leave(label_now)
+        return timed
+
+    def wrap_generator(self, func, label: str):
+        """Time each step of the generators ``func`` returns (their work is lazy)."""
+        def timed(*args, **kwargs):
+            gen = func(*args, **kwargs)
+            while True:
+                self.enter()
+                try:
+                    item = next(gen)
+                except StopIteration:
+                    return
+                finally:
+                    self.leave(label)
+                yield item
+        return timed
+
+
+def child(report: str, output: str, draws: int | None, plain: bool) -> None:
+    """Run ``simcore run`` in this interpreter (timed unless ``plain``); write ``report``."""
+    t, cpu = time.perf_counter(), time.process_time()
+    import importlib
+
+    from simcore import cli
+    timers = Timers()
+    if not plain:
+        for module, attr, label in STEPS:
+            mod = importlib.import_module(module)
+            owner_name, _, name = attr.rpartition(".")
+            owner = getattr(mod, owner_name) if owner_name else mod
+            func = getattr(owner, name)
+            wrap = timers.wrap_generator if attr == "chunk_layout" else timers.wrap
+            setattr(owner, name, wrap(func, label))
+    imports, imports_cpu = time.perf_counter() - t, time.process_time() - cpu
+    argv = ["run", SCENARIO, "--no-progress", "-o", output, "--force"]
+    if draws is not None:
+        argv += ["--draws", str(draws)]
+    t, cpu = time.perf_counter(), time.process_time()
+    with open(os.devnull, "w") as null:
+        stdout, sys.stdout = sys.stdout, null
+        try:
+            status = cli.main(argv)
+        finally:
+            sys.stdout = stdout
+    main_s, main_cpu = time.perf_counter() - t, time.process_time() - cpu
+    with open(report, "w") as f:
+        json.dump({"start": T_START, "imports": imports, "main": main_s, "status": status,
+                   "start_cpu": CPU_START, "imports_cpu": imports_cpu, "main_cpu": main_cpu,
+                   "end_cpu": time.process_time(), "cpu": timers.cpu,
+                   "end": time.time(), "seconds": timers.seconds, "calls": timers.calls,
+                   "first_kernel_at": timers.first_kernel_at}, f)
+
+
+def spawn(cache: str, tmp: str, draws: int | None, plain: bool = False) -> dict:
+    """One child run; its report plus spawn-relative times [s]."""
+    report = os.path.join(tmp, "report.json")
+    cmd = [sys.executable, __file__, "--child", report, os.path.join(tmp, "run.nc")]
+    cmd += (["--draws", str(draws)] if draws is not None else []) + (["--plain"] if plain else [])
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(ROOT))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    spawned = time.time()
+    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    ended = time.time()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark child failed (exit {proc.returncode}): "
+                         f"{proc.stderr.strip().splitlines()[-1:]}")
+    with open(report) as f:
+        r = json.load(f)
+    if r["status"] != 0:
+        raise SystemExit(f"simcore run exited {r['status']}")
+    r["wall"] = ended - spawned
+    r["total_cpu"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    r["interpreter"] = r["start"] - spawned
+    r["exit"] = ended - r["end"]
+    r["to_first_kernel"] = (r["first_kernel_at"] - spawned) if r["first_kernel_at"] else None
+    return r
+
+
+def rows(r: dict) -> list[tuple[str, float, float, str]]:
+    """(label, wall s, CPU s, note) rows of one child's report, adding up to its totals."""
+    out = [("interpreter start", r["interpreter"], r["start_cpu"], ""),
+           ("imports (simcore, numpy, numba, xarray)", r["imports"], r["imports_cpu"], "")]
+    labels = list(dict.fromkeys(label for _, _, label in STEPS))
+    labels.insert(labels.index("kernel"), FIRST_KERNEL)
+    for label in labels:
+        calls = r["calls"].get(label, 0)
+        out.append((label, r["seconds"].get(label, 0.0), r["cpu"].get(label, 0.0),
+                    f"{calls} calls" if calls else ""))
+    out.append(("other (CLI, glue)", r["main"] - sum(r["seconds"].values()),
+                r["main_cpu"] - sum(r["cpu"].values()), ""))
+    out.append(("interpreter exit", r["exit"], r["total_cpu"] - r["end_cpu"], ""))
+    return out
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3, help="cached runs (best is shown)")
+    ap.add_argument("--draws", type=int, help="draws (default: the scenario's, 100)")
+    ap.add_argument("--no-cold", action="store_true", help="skip the cold-compile run "
+                    "(the first cached run then fills the cache and is not counted)")
+    ap.add_argument("--child", nargs=2, metavar=("REPORT", "OUTPUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child, args.draws, args.plain)
+        return
+    print(f"bench_overheads  {datetime.datetime.now():%Y-%m-%d %H:%M}  {cpu_model()}, "
+          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
+    print(f"simcore run {SCENARIO} --no-progress -o run.nc"
+          + (f" --draws {args.draws}" if args.draws else " (100 draws)")
+          + f"; fresh interpreters, best of {args.repeats} cached")
+    tmp = tempfile.mkdtemp(prefix="simcore_overheads_")
+    try:
+        cache = os.path.join(tmp, "numba_cache")
+        os.mkdir(cache)
+        first = spawn(cache, tmp, args.draws)            # fills the empty cache
+        cold = None if args.no_cold else first
+        cached = [spawn(cache, tmp, args.draws) for _ in range(args.repeats)]
+        plain = spawn(cache, tmp, args.draws, plain=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    best = min(cached, key=lambda r: r["wall"])
+    cold_rows = {label: w for label, w, _, _ in rows(cold)} if cold else {}
+    print(f"{'step':<40}{'wall s':>8}{'share':>7}{'CPU s':>8}{'share':>7}{'cold s':>8}   calls")
+    for label, wall, cpu, note in rows(best):
+        cold_s = f"{cold_rows[label]:>8.2f}" if cold else f"{'':>8}"
+        print(f"{label:<40}{wall:>8.2f}{wall / best['wall']:>7.1%}{cpu:>8.2f}"
+              f"{cpu / best['total_cpu']:>7.1%}{cold_s}   {note}")
+    cold_total = f"{cold['wall']:>8.2f}" if cold else ""
+    print(f"{'total':<40}{best['wall']:>8.2f}{1:>7.1%}{best['total_cpu']:>8.2f}{1:>7.1%}"
+          f"{cold_total}")
+    walls = ", ".join(f"{r['wall']:.2f}" for r in cached)
+    print(f"cached runs' wall: {walls} s; without timers: {plain['wall']:.2f} s "
+          f"(CPU {plain['total_cpu']:.2f} s); wall > CPU / 2 when other processes share "
+          "the 2 cores")
+    cold_first = f"; cold {cold['to_first_kernel']:.2f} s" if cold else ""
+    print(f"start-up to the first kernel call: cached {best['to_first_kernel']:.2f} s"
+          f"{cold_first} (includes the fits of every draw: draw_plans runs before any user)")
+    pre = sum(wall for _, wall, _, _ in rows(best)[:2])
+    print(f"  of which interpreter + imports {pre:.2f} s; first kernel call itself "
+          f"{best['seconds'].get(FIRST_KERNEL, 0.0):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
