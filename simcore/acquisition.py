@@ -7,11 +7,6 @@ import numpy as np
 from simcore.plan import Acquisition
 
 
-def expected_activations(acq: Acquisition) -> np.ndarray:
-    """Mean activations on each campaign day (before the day's cost movement)."""
-    return acq.expected_activations()
-
-
 def cost_moves(acq: Acquisition, rng: np.random.Generator) -> np.ndarray:
     """Mean-one lognormal movement of the unit cost on each campaign day."""
     sigma = acq.cost_volatility

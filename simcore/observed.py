@@ -58,9 +58,7 @@ import datetime as dt
 import difflib
 import io
 import math
-import os
 import re
-import stat
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass

@@ -226,10 +226,9 @@ class Sweep:
 def _block_draws(variants, draws: int) -> int:
     """Draws per task: about ``USERS_PER_TASK`` paid users per task at the point that buys
     the most (organic, creator and share users come on top)."""
-    from simcore.acquisition import expected_activations
     from simcore.plan import compile_acquisition
 
-    users = max(float(expected_activations(compile_acquisition(v.scenario.campaign)).sum())
+    users = max(float(compile_acquisition(v.scenario.campaign).expected_activations().sum())
                 * max(1, len(v.scenario.markets)) for v in variants)
     return int(min(draws, max(1, USERS_PER_TASK // max(users, 1.0))))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from simcore.acquisition import expected_activations
 from simcore.errors import ScenarioError
 from simcore.plan import Plan, compile_loaded
 from simcore.scenario import LoadedScenario
@@ -47,7 +46,7 @@ def market_lines(loaded: LoadedScenario) -> list[str]:
         lines.append(f"  {market.region}  share {market.budget_share:<5g} spend "
                      f"{a.budgets_usd.sum():,.0f} USD  {cost} {_range(a.unit_costs_usd, '.4g')}"
                      f" USD  expected activations/day "
-                     f"{_range(expected_activations(a), ',.0f')}")
+                     f"{_range(a.expected_activations(), ',.0f')}")
     return lines
 
 
@@ -91,7 +90,7 @@ def acquisition_lines(a) -> list[str]:
             f"  spend: {a.budgets_usd.sum():,.0f} USD over {a.days} days "
             f"({_range(a.budgets_usd, ',.0f')} USD/day)",
             f"  unit cost at these budgets: {cost} {_range(a.unit_costs_usd, '.4g')} USD",
-            f"  expected activations per day: {_range(expected_activations(a), ',.0f')}"]
+            f"  expected activations per day: {_range(a.expected_activations(), ',.0f')}"]
 
 
 def _share_and_iap_lines(plan: Plan) -> list[str]:

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import simcore
-from simcore.acquisition import expected_activations
 from simcore.dataset import open_dataset, write_dataset
 from simcore.plan import compile_plan
 
@@ -69,6 +68,6 @@ def test_activations_per_day_match_the_cost_model(scenario):
     ds = simcore.run(loaded)
     acq = compile_plan(loaded.scenario).acquisition
     per_day = ds.activations.values.ravel().astype(float)
-    expected = expected_activations(acq).mean() * np.exp(acq.cost_volatility**2)  # flat
+    expected = acq.expected_activations().mean() * np.exp(acq.cost_volatility**2)  # flat
     se = per_day.std(ddof=1) / np.sqrt(per_day.size)
     assert abs(per_day.mean() - expected) <= 5 * se

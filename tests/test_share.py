@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import simcore
-from simcore.acquisition import expected_activations, expected_share_activations
+from simcore.acquisition import expected_share_activations
 from simcore.plan import compile_plan
 
 BASE = ["campaign.days=3", "campaign.daily_budget_usd=300", "simulation.horizon_days=30",
@@ -25,7 +25,7 @@ def test_share_users_follow_the_branching_expectation():
     assert 0.3 < plan.fission.k_effective < 0.9
     ds = simcore.run(loaded)
     share = ds.activations_by_channel.sel(channel="share").values.astype(float)
-    expected = expected_share_activations(plan, expected_activations(plan.acquisition))
+    expected = expected_share_activations(plan, plan.acquisition.expected_activations())
     totals = share.sum(axis=1)
     se = totals.std(ddof=1) / np.sqrt(totals.size)
     assert abs(totals.mean() - expected.sum()) <= 5 * se, (totals.mean(), expected.sum(), se)
@@ -39,7 +39,7 @@ def test_long_window_total_tends_to_k_over_one_minus_k():
     loaded = with_share("simulation.horizon_days=120", "share.shares_per_active_day=0.1",
                         "share.conversion=0.5", "share.window_days=900")
     plan = compile_plan(loaded.scenario)
-    paid = expected_activations(plan.acquisition)
+    paid = plan.acquisition.expected_activations()
     total = expected_share_activations(plan, paid).sum()
     k = plan.fission.k_effective
     assert total == pytest.approx(paid.sum() * k / (1 - k), rel=1e-6)
