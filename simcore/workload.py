@@ -28,12 +28,14 @@ MEMORY_SHARE = 0.8          # of the memory available when the command starts
 CONFIRM_SECONDS = 600.0     # estimated wall time [s] above which a command asks first
 MAX_RUNS = 10_000_000       # simulator runs (draws x markets x points) in one command
 
-# Simulated users per second per core, by the shape of the work (measured with
-# benchmarks/bench_shapes.py on a 2-core machine, halved): the aggregated sampler without a
-# per-day interstitial cap and with daily play; with a cap or intermittent play; the per-user
-# sampler; a drama's viewers.
-USERS_PER_CORE_SECOND = {"uncapped": 25e6, "capped": 1.2e6, "per_user": 0.8e6, "drama": 1.0e6}
-SECONDS_PER_COHORT_AGE = 1.0e-5   # per draw, cohort and age: accumulators and assembly [s]
+# Simulated users per second per core, by the shape of the work: the aggregated sampler
+# without a per-day interstitial cap and with daily play; with a cap or intermittent play; the
+# per-user sampler; a drama's viewers. Measured on a quiet 2-core machine (2026-11-30,
+# benchmarks/bench_floor.py's kernel column: 98.5M, 4.4-5.7M, 2.3-3.2M users/s; drama runs
+# ~1.8M viewers/s), halved per core and rounded down.
+USERS_PER_CORE_SECOND = {"uncapped": 45e6, "capped": 2.2e6, "per_user": 1.1e6, "drama": 0.9e6}
+SECONDS_PER_COHORT_AGE = 1.5e-6   # per draw, channel, cohort and age: sums and assembly [s]
+SECONDS_PER_RUN = 0.015     # per draw of a market: its retention fit and campaign [s]
 ARRAY_OVERHEAD = 1.5        # peak bytes / the kernel sums' bytes (assembly copies, measured)
 FLOAT = 8                   # bytes per value
 
@@ -165,7 +167,8 @@ def estimate(loaded, runs_per_point: int | None = None, held_draws: int | None =
         keys.append("[[markets]]")
     return Workload(sum(s.users for s in sizes) * draws, draws * markets * len(points),
                     ARRAY_OVERHEAD * max(s.bytes for s in sizes) * held + result_bytes,
-                    sum(s.seconds for s in sizes) * draws, ", ".join(keys))
+                    (sum(s.seconds for s in sizes) + SECONDS_PER_RUN * markets * len(points))
+                    * draws, ", ".join(keys))
 
 
 def estimate_points(loaded, overrides: list[str]) -> Workload:
