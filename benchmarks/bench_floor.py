@@ -32,7 +32,6 @@ import dataclasses
 import datetime
 import math
 import os
-import platform
 import time
 import tomllib
 
@@ -40,6 +39,7 @@ import numba
 import numpy as np
 from numba import prange
 
+from machine import cpu_model
 from simcore import seeding
 from simcore.kernel import layout as K
 from simcore.kernel._jit import jit, jit_parallel
@@ -279,17 +279,6 @@ def variate_costs(plan: Plan, repeats: int, n: int = 2_000_000) -> dict[str, flo
             best = min(best, time.perf_counter() - t)
         out[name] = best / n * 1e9
     return out
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -34,6 +34,8 @@ import sys                  # noqa: E402
 import tempfile             # noqa: E402
 from pathlib import Path    # noqa: E402
 
+from machine import cpu_model  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = "reborn_emperor_us"
 
@@ -187,17 +189,6 @@ def rows(r: dict) -> list[tuple[str, float, float, str]]:
                 r["main_cpu"] - sum(r["cpu"].values()), ""))
     out.append(("interpreter exit", r["exit"], r["total_cpu"] - r["end_cpu"], ""))
     return out
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def main() -> None:
