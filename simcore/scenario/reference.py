@@ -8,7 +8,7 @@ rows give plain text for the terminal (``simcore schema [SECTION]``) and markdow
 ``docs/scenario-reference.md`` (``python -m simcore.scenario.reference > docs/...``).
 
 ``new_scenario(kind, region, monetization)`` writes a commented TOML template (``simcore
-new``) that validates and runs: placeholder values from public benchmarks for the US, moved
+new``) that validates and runs: starting values from public benchmarks for the US, moved
 to the region's levels (``simcore.regions``), and every optional section commented out with
 a one-line explanation.
 """
@@ -473,7 +473,7 @@ def _markdown_section(doc: SectionDoc) -> str:
 # --- templates ---------------------------------------------------------------------------------
 
 def _round(x: float, digits: int = 3) -> float:
-    """``x`` to ``digits`` significant digits (placeholder values read as typed by hand)."""
+    """``x`` to ``digits`` significant digits (starting values read as typed by hand)."""
     return float(f"{x:.{digits}g}")
 
 
@@ -486,7 +486,7 @@ def new_scenario(kind: str, region: str, monetization: str | None = None) -> str
 
     ``kind``: "game" or "drama"; ``region``: one of ``simcore.scenario.schema.REGIONS``;
     ``monetization`` (games only): "iaa" (default), "iap" or "hybrid". Values are US
-    placeholders from public benchmarks moved to the region's levels (``simcore.regions``);
+    starting values from public benchmarks moved to the region's levels (``simcore.regions``);
     optional sections are present but commented out.
     """
     return _template(kind, region, monetization, enable_optional=False)
@@ -534,10 +534,11 @@ def _align(line: str) -> str:
 def _header(region: str, what: str) -> str:
     lv = REGION_LEVELS[region]
     if region == "US":
-        levels = "# Every value is a placeholder: a public benchmark for the US or an assumption.\n"
+        levels = ("# Every value is a starting value to replace: a public benchmark for the US "
+                  "or an assumption.\n")
     else:
-        levels = (f"# Every value is a placeholder: a public benchmark for the US or an "
-                  f"assumption, moved to\n# {region}'s levels (simcore/regions.py: unit cost "
+        levels = (f"# Every value is a starting value to replace: a public benchmark for the US "
+                  f"or an assumption, moved\n# to {region}'s levels (simcore/regions.py: unit cost "
                   f"x{lv.cost_index:g}, eCPMs x{lv.ecpm_index:g}, prices "
                   f"x{lv.price_index:g}, tax {lv.tax_rate:.2%}).\n")
     return f"""\
