@@ -19,6 +19,8 @@ _LAZY = {
     "summarize": "simcore.summary",
     "format_summary": "simcore.summary",
     "read_observed": "simcore.observed",
+    "calibrate": "simcore.studies.calibration",
+    "format_calibration": "simcore.studies.calibration.text",
 }
 
 __all__ = ["__version__", *_LAZY]

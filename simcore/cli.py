@@ -97,6 +97,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_day_target_args(p)
     _add_run_args(p, "")
 
+    p = sub.add_parser("calibrate", help="learn from a live campaign's cohort report and "
+                       "forecast", description="Update the scenario's uncertain assumptions "
+                       "from a cohort report (Bayesian: the scenario's distributions are the "
+                       "prior), print the fit, the assumptions moved and the forecast, and "
+                       "optionally save the forecast dataset (NetCDF).")
+    _add_scenario_args(p)
+    p.add_argument("--observed", type=Path, required=True, metavar="REPORT.csv",
+                   help="the cohort report: long or wide CSV (see simcore.observed)")
+    p.add_argument("--through", metavar="DAY|YYYY-MM-DD", default=None,
+                   help="last reported calendar day (default: the latest in the report)")
+    p.add_argument("--particles", type=int, default=None, metavar="N",
+                   help="posterior sample size (default 1000; 100-100000)")
+    p.add_argument("-o", "--output", type=Path, help="write the forecast to this .nc file")
+    _add_force(p)
+    p.add_argument("--basis", choices=("paid", "blended"), default="paid",
+                   help="ROAS of paid users (default) or of every user")
+    _add_run_args(p, " of the forecast")
+
     p = sub.add_parser("validate", help="check a scenario and print it resolved",
                        description="Validate a scenario and print every value in use, "
                        "including the fitted retention model.")
@@ -305,6 +323,39 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_calibrate(args) -> int:
+    from simcore.scenario import load_scenario
+
+    check_input(args.observed, "--observed")
+    if args.output is not None:
+        check_output(args.output, (".nc",), force=args.force)
+    loaded = load_scenario(args.scenario, _overrides(args))
+    through = args.through
+    if through is not None and through.strip().isdigit():
+        through = int(through)
+    from simcore.observed import read_observed
+
+    observed = read_observed(args.observed, through=through,
+                             campaign_days=loaded.scenario.campaign.days)
+    from simcore.studies.calibration import PARTICLES, calibrate
+    from simcore.studies.calibration.text import format_calibration
+
+    particles = PARTICLES if args.particles is None else args.particles
+    with _progress(args, loaded.scenario.simulation.draws, "forecast draws") as bar:
+        ds = calibrate(loaded, observed, particles=particles, progress=bar.update)
+    if args.output is not None:
+        from simcore.dataset import write_dataset
+
+        try:
+            write_dataset(ds, args.output)
+        except OSError as exc:
+            return _write_failed(args.output, exc)
+    print(format_calibration(ds, args.basis))
+    if args.output is not None:
+        print(f"\nforecast written to {args.output}")
+    return 0
+
+
 def _warn_explosive_sharing(loaded) -> None:
     """One warning line when sharing alone would grow without end (K >= 1, held by a cap)."""
     from simcore.plan import compile_loaded
@@ -345,6 +396,10 @@ def _cmd_summary(args) -> int:
     ds = read_run(args.dataset)
     print(format_summary(summarize(ds, day=check_day(ds, args.day), target=args.target,
                                    basis=args.basis)))
+    from simcore.studies.calibration.text import format_calibration, is_forecast
+
+    if is_forecast(ds):
+        print("\n" + format_calibration(ds, args.basis))
     return 0
 
 
@@ -586,8 +641,8 @@ def _cmd_new(args) -> int:
     return 0
 
 
-_COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "summary": _cmd_summary,
-             "plot": _cmd_plot, "report": _cmd_report, "scale": _cmd_scale,
+_COMMANDS = {"run": _cmd_run, "calibrate": _cmd_calibrate, "validate": _cmd_validate,
+             "summary": _cmd_summary, "plot": _cmd_plot, "report": _cmd_report, "scale": _cmd_scale,
              "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
              "scenarios": _cmd_scenarios, "schema": _cmd_schema, "new": _cmd_new}
 

@@ -280,12 +280,16 @@ def rules_reach(rules, acq: Acquisition) -> float:
     return float(acq.budgets_usd.max()) * factor ** max(acq.days - 1, 0)
 
 
-def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Plan:
-    """Map a validated scenario to a ``Plan`` (``retention_start``: see ``fit_retention``)."""
+def compile_plan(s: Scenario, retention_start: RetentionFit | None = None,
+                 retention: RetentionFit | None = None) -> Plan:
+    """Map a validated scenario to a ``Plan`` (``retention_start``: see ``fit_retention``;
+    ``retention``: the fit of ``s.retention`` when the caller made it, e.g. many draws at
+    once with ``fit_retention_many``)."""
     if s.title.kind != "game":
         raise ScenarioError("title.kind", f"= '{s.title.kind}': a drama compiles with "
                             "simcore.drama.plan.compile_drama")
-    ret = resolve_retention(s.retention, retention_start)
+    ret = retention if retention is not None else resolve_retention(s.retention,
+                                                                     retention_start)
     prm = np.zeros(K.N_PARAMS)
     prm[K.RET_ALPHA], prm[K.RET_BETA], prm[K.RET_C] = ret.alpha, ret.beta, ret.c
     prm[K.PLAY_PROB] = ret.play_probability
@@ -359,10 +363,12 @@ def compile_plan(s: Scenario, retention_start: RetentionFit | None = None) -> Pl
 
 
 def compile_loaded(loaded: LoadedScenario, scenario: Scenario | None = None,
-                   retention_start: RetentionFit | None = None) -> Plan:
+                   retention_start: RetentionFit | None = None,
+                   retention: RetentionFit | None = None) -> Plan:
     """``compile_plan`` for a loaded file (or one draw's ``scenario`` of it): fitting errors
     name the file they came from."""
     try:
-        return compile_plan(loaded.scenario if scenario is None else scenario, retention_start)
+        return compile_plan(loaded.scenario if scenario is None else scenario, retention_start,
+                            retention)
     except ScenarioError as exc:
         raise exc.with_source(loaded.source) from None

@@ -21,6 +21,8 @@ from simcore.errors import ScenarioError
 
 TARGET_AGES = (1, 3, 7, 14, 30, 60, 90)
 FIT_TOLERANCE = 1e-3    # a fit reaches a target when within 0.1 % of it (relative)
+GRADIENT_TOL = 1e-6     # fit_retention_many: a row's projected gradient at its optimum
+MANY_ITERATIONS = 60    # fit_retention_many: Levenberg-Marquardt steps at most
 PARAMETER_BOX = ((1e-3, 1e4), (1e-3, 1e4), (0.05, 5.0))   # alpha, beta, c searched by fits
 
 
@@ -122,6 +124,76 @@ def fit_retention(model: str, ages, targets, play_probability: float = 1.0,
     if len(ages) == 2 + with_c and fit.max_rel_error > FIT_TOLERANCE:
         return _exact_fit(model, ages, targets, play_probability)
     return fit
+
+
+def fit_retention_many(model: str, ages, targets, play_probability,
+                       start: RetentionFit) -> tuple[np.ndarray, np.ndarray]:
+    """``fit_retention`` for many target sets at once (one row each): parameters
+    float64[n, 3] (alpha, beta, c; c = 1 for sbg) and a boolean[n] ``fitted``.
+
+    Levenberg-Marquardt on the same residuals (log active share) in the same parameter box,
+    every row from ``start`` (a fit to nearby targets), vectorised over rows, at most
+    ``MANY_ITERATIONS`` steps; a row is ``fitted`` when its projected gradient is below
+    ``GRADIENT_TOL`` and, with as many targets as parameters, it reaches them within
+    ``FIT_TOLERANCE``. Rows that are not fitted (a bound, a slow
+    valley or targets no model reaches) are left to ``fit_retention``, which the caller runs
+    for them. ``play_probability``: a number or float64[n].
+    """
+    ages = np.asarray(ages, dtype=float)
+    targets = np.atleast_2d(np.asarray(targets, dtype=float))
+    n, with_c = targets.shape[0], model == "bdw"
+    k = 2 + with_c
+    log_t = np.log(targets / np.broadcast_to(np.asarray(play_probability, float), (n,))[:, None])
+    lo = np.log([box[0] for box in PARAMETER_BOX][:k])
+    hi = np.log([box[1] for box in PARAMETER_BOX][:k])
+    x = np.tile(np.clip(np.log([start.alpha, start.beta, start.c][:k]), lo, hi), (n, 1))
+
+    def parts(x, log_t):
+        a, b = np.exp(x[:, :1]), np.exp(x[:, 1:2])
+        c = np.exp(x[:, 2:3]) if with_c else np.ones_like(a)
+        tc = ages[None, :] ** c
+        res = special.betaln(a, b + tc) - special.betaln(a, b) - log_t
+        late = special.digamma(b + tc) - special.digamma(a + b + tc)
+        cols = [a * (special.digamma(a + b) - special.digamma(a + b + tc)),
+                b * (late - special.digamma(b) + special.digamma(a + b))]
+        if with_c:
+            cols.append(c * late * tc * np.log(ages)[None, :])
+        return res, np.stack(cols, axis=2)
+
+    res, jac = parts(x, log_t)
+    cost = (res**2).sum(axis=1)
+    damping = np.full(n, 1e-3)
+    eye = np.eye(k)
+    active = np.arange(n)
+    for _ in range(MANY_ITERATIONS):
+        grad = np.einsum("nij,ni->nj", jac[active], res[active])
+        xa = x[active]
+        free = ~(((xa <= lo) & (grad > 0)) | ((xa >= hi) & (grad < 0)))
+        active = active[np.abs(grad * free).max(axis=1) >= 1e-12]
+        if not active.size:
+            break
+        grad = np.einsum("nij,ni->nj", jac[active], res[active])
+        hess = np.einsum("nij,nik->njk", jac[active], jac[active])
+        scale = np.einsum("njj->nj", hess)[:, :, None] * eye + 1e-12 * eye
+        step = np.linalg.solve(hess + damping[active, None, None] * scale,
+                               -grad[:, :, None])[..., 0]
+        x_new = np.clip(x[active] + step, lo, hi)
+        res_new, jac_new = parts(x_new, log_t[active])
+        cost_new = (res_new**2).sum(axis=1)
+        better = cost_new <= cost[active]
+        rows = active[better]
+        x[rows], res[rows], jac[rows], cost[rows] = (
+            x_new[better], res_new[better], jac_new[better], cost_new[better])
+        damping[active] = np.where(better, np.maximum(damping[active] / 3.0, 1e-12),
+                                   damping[active] * 4.0)
+    grad = np.einsum("nij,ni->nj", jac, res)
+    free = ~(((x <= lo) & (grad > 0)) | ((x >= hi) & (grad < 0)))
+    fitted = np.all(np.isfinite(x), axis=1) & (np.abs(grad * free).max(axis=1) < GRADIENT_TOL)
+    if ages.size == k:
+        fitted &= np.abs(np.expm1(res)).max(axis=1) <= FIT_TOLERANCE
+    params = np.ones((n, 3))
+    params[:, :k] = np.exp(x)
+    return params, fitted
 
 
 def played_days_pmf(days: int, alpha: float, beta: float, c: float,

@@ -32,6 +32,8 @@ CHANNEL_USERS = {"paid_ads": USERS, "creator": 7, "search": 8, "profile": 9,
 # per (draw, cohort, chunk): the drama kernel's state for the viewers each channel brought
 DRAMA_VIEWERS = {"paid_ads": 12, "search": 13, "profile": 14}
 SOBOL_DESIGN = 15  # per replicate (as the draw): the scrambling of a Sobol' sensitivity design
+CALIBRATION = 16   # per calibration: the sequential Monte Carlo's particles, moves, resampling
+FORECAST = 17      # per calibration: the root of its forecast's streams (see forecast_seed)
 
 
 def _key(*parts: int, market: int = 0) -> tuple[int, ...]:
@@ -51,6 +53,13 @@ def parameter_uniform(seed: int, draw: int, key: str, point: int = 0) -> float:
     bits = np.random.SeedSequence(seed, spawn_key=(point, PARAMETERS, draw, key_id)
                                   ).generate_state(1, np.uint64)[0]
     return (float(bits >> np.uint64(11)) + 0.5) * 2.0**-53
+
+
+def forecast_seed(seed: int) -> int:
+    """The root seed of a calibrated forecast's draws: its campaign and user streams are
+    those of a run with this seed, apart from any run of the scenario's own ``seed``."""
+    return int(np.random.SeedSequence(seed, spawn_key=(FORECAST,)).generate_state(1, np.uint64)[0]
+               >> np.uint64(1))
 
 
 def draw_rng(stream: int, seed: int, draw: int, point: int = 0, market: int = 0,

@@ -130,9 +130,11 @@ class LoadedScenario:
         """The scenario with the given uncertain fields set (e.g. one draw's sample)."""
         if not values:
             return self.scenario
-        data = copy.deepcopy(self.data)
-        for key, value in values.items():
+        data = dict(self.data)          # copy only the sections that change: pydantic
+        for key, value in values.items():  # builds new objects and never mutates its input
             section, name = key.split(".")
+            if data[section] is self.data[section]:
+                data[section] = dict(data[section])
             data[section][name] = value.item() if isinstance(value, np.generic) else value
         try:
             return Scenario.model_validate(data)

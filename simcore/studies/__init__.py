@@ -1,0 +1,1 @@
+"""Studies: many runs of the engine (calibration to observed data)."""

@@ -1,0 +1,171 @@
+"""Calibration: a Bayesian update of a scenario's uncertain assumptions from a live
+campaign's cohort report, and the forecast drawn from the posterior.
+
+    import simcore
+    loaded = simcore.load_scenario("scenarios/reborn_emperor_us.toml")
+    observed = simcore.read_observed("report.csv", campaign_days=14)
+    forecast = simcore.calibrate(loaded, observed)      # a run dataset, plus the calibration
+    print(simcore.format_calibration(forecast))
+
+The prior is the scenario's distributions (their copula correlations included); the data is
+the report; the model is the simulator's, through the closed-form moments of a cohort's
+report (``observation``); the posterior is sampled by tempered sequential Monte Carlo
+(``smc``) in the copula's latent space (``latent``); the forecast runs the simulator on
+posterior draws and keeps what was observed (``forecast``); ``checks`` says how well the model
+fits and where the report and the prior disagree.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from simcore import seeding
+from simcore.errors import ScenarioError
+from simcore.studies.calibration import checks, forecast, observation
+from simcore.studies.calibration.latent import TAU_NAMES
+from simcore.studies.calibration.posterior import (
+    MAX_PARTICLES,
+    MIN_PARTICLES,
+    PARTICLES,
+    Model,
+    sample_posterior,
+)
+
+__all__ = ["MAX_PARTICLES", "MIN_PARTICLES", "PARTICLES", "calibrate"]
+PPC_REPLICAS = 1000        # posterior particles used for the fit table and p-values (at most)
+FIT_QUANTILES = (0.05, 0.5, 0.95)
+
+
+def check_report(loaded, observed) -> None:
+    """The report must describe this scenario's campaign: one line naming what does not."""
+    s = loaded.scenario
+    source = observed.attrs.get("source", "observed")
+    cohorts = observed["cohort"].values
+    if cohorts.size and cohorts.max() >= s.campaign.days:
+        raise ScenarioError("cohort", f"= {int(cohorts.max())}: the scenario's campaign runs "
+                            f"{s.campaign.days} days (cohorts 0-{s.campaign.days - 1}); set "
+                            "campaign.days to cover the report", source)
+    if observed.sizes["age"] - 1 > s.simulation.horizon_days:
+        raise ScenarioError("age", f"= {observed.sizes['age'] - 1}: beyond the scenario's "
+                            f"simulation.horizon_days {s.simulation.horizon_days}", source)
+    channels = observed.attrs.get("channels")
+    if channels and channels != "paid_ads":
+        raise ScenarioError("channel", f"= {channels}: calibration reads paid_ads cohorts "
+                            "only", source)
+    region = observed.attrs.get("regions")
+    if region and region != s.campaign.region:
+        raise ScenarioError("region", f"= {region}: the scenario's campaign.region is "
+                            f"{s.campaign.region}", source)
+    if not (observed["activations"].values > 0).any():
+        raise ScenarioError("activations", "no cohort has activated users: nothing to "
+                            "calibrate on", source)
+
+
+def calibrate(loaded, observed, *, particles: int = PARTICLES, draws: int | None = None,
+              discrepancy: bool = True, progress=None):
+    """Calibrate ``loaded`` (a game scenario, one market, paid ads) on ``observed`` (from
+    ``simcore.read_observed``) and return the forecast dataset.
+
+    ``particles``: posterior sample size (100-100,000); ``draws``: forecast draws (default the
+    scenario's ``simulation.draws``); ``discrepancy``: learn the model's misfit (default; False
+    takes the model as exact, for known-answer checks). ``progress`` is called with 1 per
+    forecast draw. The dataset is a run dataset (``summary``, ``plot``, ``report`` read it)
+    whose draws come from the posterior, with the report kept where observed, plus: ``observed_*`` (cohort, age),
+    ``prior_<key>`` and ``posterior_<key>`` (particle), the fit table ``fit_observed``
+    (series, age) and ``fit_predicted`` (series, age, quantile), ``ppc_p`` (series,
+    statistic) and attrs ``calibration`` (JSON: sampler diagnostics and warnings).
+    """
+    from simcore.dataset import build_dataset
+    from simcore.plan import compile_loaded
+
+    check_report(loaded, observed)
+    n_draws = loaded.scenario.simulation.draws if draws is None else int(draws)
+    if not 1 <= n_draws <= 100_000:
+        raise ScenarioError("draws", f"= {draws}: 1-100000 forecast draws", loaded.source)
+    post = sample_posterior(loaded, observed, particles, discrepancy)
+    seed = loaded.scenario.simulation.seed
+    rng = seeding.draw_rng(seeding.CALIBRATION, seed, 1)
+    order = rng.permutation(len(post.plans))
+    pick = order[np.arange(n_draws) % order.size]
+    plans = forecast.on_forecast_seed([post.plans[i] for i in pick], seed)
+    spend, activations, sums = forecast.forecast_arrays(plans, observed, progress)
+    money = np.array([(p.money.rewarded_usd, p.money.interstitial_usd, p.money.iap_net_share,
+                       0.0) for p in plans])
+    values = {k: v[pick] for k, v in post.values.items()}
+    ds = build_dataset(sums, spend, activations, money, compile_loaded(loaded), loaded, values)
+    ds = forecast.keep_observed(ds, observed)
+    return _add_calibration(ds, loaded, observed, post, rng)
+
+
+def _add_calibration(ds, loaded, observed, post, rng):
+    """The report, the particles, the fit table, p-values and diagnostics, added to ``ds``."""
+    kinds = post.kinds
+    users = observed["activations"].values
+    for name in (*checks.series(kinds), "spend", "activations", "observed_through"):
+        if name in observed:
+            on = {"cohort": ds.cohort, **({"age": ds.age} if "age" in observed[name].dims
+                                          else {})}
+            ds[f"observed_{name}"] = observed[name].reindex(on)
+            ds[f"observed_{name}"].attrs = dict(observed[name].attrs)
+    for prefix, values, tau in (("prior", post.prior_values, post.prior_tau),
+                                ("posterior", post.values, post.tau)):
+        for dist in loaded.uncertainty.parameters:
+            ds[f"{prefix}_{dist.key}"] = (("particle",), np.asarray(values[dist.key], float),
+                                          {"units": dist.unit or "1",
+                                           "long_name": f"{prefix} draw of {dist.key}",
+                                           "distribution": dist.describe()})
+        for j, name in enumerate(TAU_NAMES if post.prior.discrepancy else ()):
+            ds[f"{prefix}_{name}"] = (("particle",), tau[:, j], {
+                "units": "1", "long_name": f"{prefix} draw of the relative discrepancy of "
+                f"{name.split('.')[1]}"})
+    sub = np.sort(rng.permutation(len(post.plans))[:PPC_REPLICAS])
+    mom = observation.moments([post.plans[i] for i in sub], observed, kinds)
+    expected, replica = checks.replicate(mom, observed, post.tau[sub], rng)
+    p_values = checks.ppc(observed, kinds, expected, replica, mom, post.tau[sub])
+    names = list(checks.series(kinds))
+    fit = np.quantile(checks.pooled(replica, users), FIT_QUANTILES, axis=0)
+    ds["fit_observed"] = (("series", "report_age"),
+                          checks.pooled(checks.grids(observed, kinds), users),
+                          {"long_name": "the report pooled over cohorts: active share, "
+                           "revenue per activation [USD] at age"})
+    ds["fit_predicted"] = (("quantile", "series", "report_age"), fit,
+                           {"long_name": "posterior predictive quantiles of fit_observed"})
+    ds["ppc_p"] = (("series", "statistic"), p_values,
+                   {"long_name": "posterior predictive p-value", "units": "probability"})
+    ds = ds.assign_coords(series=names, statistic=["squares", "trend"],
+                          quantile=list(FIT_QUANTILES),
+                          report_age=np.arange(observed.sizes["age"]))
+    warnings = _prior_conflicts(loaded, observed, post, rng)
+    for s, name in enumerate(names):
+        for j, what in enumerate(("misfit", "trend with age")):
+            if p_values[s, j] < checks.PPC_ALPHA:
+                warnings.append(f"{checks.SERIES_NAMES[name]}: the calibrated model misses the "
+                                f"report ({what}, posterior predictive p = "
+                                f"{p_values[s, j]:.3g}); the forecast may be off beyond its "
+                                "interval: check the retention model and the report")
+    r = post.result
+    ds.attrs["calibration"] = json.dumps({
+        "particles": int(r.z.shape[0]), "steps": len(r.temperatures),
+        "temperatures": [round(t, 6) for t in r.temperatures],
+        "ess": [round(e, 4) for e in r.ess], "acceptance": [round(a, 4) for a in r.acceptance],
+        "moves": r.moves, "unique": round(r.unique, 4), "log_evidence": r.log_evidence,
+        "report": observed.attrs.get("source", ""),
+        "last_day": int(observed.attrs.get("last_day", -1)),
+        "warnings": warnings})
+    ds.attrs["forecast_seed"] = int(seeding.forecast_seed(loaded.scenario.simulation.seed))
+    return ds
+
+
+def _prior_conflicts(loaded, observed, post, rng) -> list[str]:
+    """Warnings where the report lies outside the prior predictive range."""
+    model = Model(loaded, observed, post.prior.discrepancy)
+    plans, valid = model.plans(post.result.prior_z)
+    good = [p for p in plans if p is not None]
+    if len(good) < 10:
+        return ["fewer than 10 prior draws compile: the prior check was skipped"]
+    mom = observation.moments(good, observed, post.kinds)
+    expected, _ = checks.replicate(mom, observed, np.zeros((len(good), 2)), rng)
+    values = {k: np.asarray(v)[valid] for k, v in post.prior_values.items()}
+    return checks.conflicts(observed, post.kinds, expected, values, mom.log_activations)

@@ -1,0 +1,96 @@
+"""The forecast: a run dataset drawn from the posterior that keeps what was observed.
+
+Draw d takes one posterior parameter set and simulates the whole campaign on the streams of
+draw d of the forecast seed (``seeding.forecast_seed``, apart from the scenario's own runs).
+Observed cohorts are simulated with exactly their observed activations; days after the
+report buy users at the scenario's budgets. Then every observed cell (cohort, age <= its last
+observed age) is replaced by the report: spend, activations, active users and revenue (and
+sessions, ad impressions and first payers when given), so the forecast's ROAS through the
+report's last day is the observed one and only what is still to come is simulated.
+
+Survivors: the users still active at a cohort's last observed age are a selected, stickier
+group. The forecast does not treat them as fresh users: each cohort is simulated from its
+activation under the posterior's retention model, so its later ages come from the same
+heterogeneous population whose early churn matched the report (the survivors at age T are
+the model's own survivors, with their higher retention). What the forecast does not carry
+over is the chance part of the report: a cohort that by luck kept 2 % more users than its
+parameters imply gets the parameters' expected survivors, not those 2 %; at the report's
+cohort sizes that luck is small beside the parameters' uncertainty (the simulation-based
+calibration in benchmarks/calibration_sbc.py measures the combined effect).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from simcore import seeding
+from simcore.acquisition import deliver
+from simcore.channels import CHANNELS
+from simcore.kernel import layout as K
+from simcore.simulate import simulate_draw
+
+KEPT = ("active_users", "revenue_iaa", "revenue_iap", "sessions", "ad_impressions", "payers")
+_PAID = CHANNELS.index("paid_ads")
+
+
+def forecast_arrays(plans: list, observed, progress=None):
+    """Spend and activations [draw, channel, cohort] and kernel sums [draw, channel, cohort,
+    var, age] of the forecast draws (one plan each, already on the forecast seed)."""
+    n, base = len(plans), plans[0]
+    cohorts = observed["cohort"].values
+    sums = np.zeros((n, len(CHANNELS), base.n_cohorts, K.N_VARS, base.horizon + 1))
+    spend = np.zeros((n, len(CHANNELS), base.n_cohorts))
+    activations = np.zeros((n, len(CHANNELS), base.n_cohorts), dtype=np.int64)
+    for d, plan in enumerate(plans):
+        rng = seeding.acquisition_rng(plan.seed, d, 0, plan.market)
+        spend[d, _PAID], activations[d, _PAID] = deliver(plan.acquisition, rng)
+        spend[d, _PAID, cohorts] = observed["spend"].values
+        activations[d, _PAID, cohorts] = observed["activations"].values.astype(np.int64)
+        sums[d, _PAID] = simulate_draw(plan, d, activations[d, _PAID])
+        if progress is not None:
+            progress(1)
+    return spend, activations, sums
+
+
+def on_forecast_seed(plans: list, seed: int) -> list:
+    """The plans with the forecast's root seed."""
+    root = seeding.forecast_seed(seed)
+    return [dataclasses.replace(p, seed=root) for p in plans]
+
+
+def keep_observed(ds, observed):
+    """``ds`` with every observed cell replaced by the report, outcomes recomputed."""
+    from simcore.dataset import add_outcomes
+
+    cohorts = observed["cohort"].values
+    through = observed["observed_through"].values
+    ages = np.arange(ds.sizes["age"])
+    seen = np.zeros((ds.sizes["cohort"], ds.sizes["age"]), dtype=bool)
+    seen[cohorts] = ages[None, :] <= through[:, None]
+    n_obs = observed.sizes["age"]
+
+    def report(name):
+        grid = np.zeros((ds.sizes["cohort"], ds.sizes["age"]))
+        grid[cohorts, :n_obs] = np.nan_to_num(observed[name].values)
+        return grid
+
+    ds = ds.drop_vars(["roas", "roas_paid", "cpa", "payback_day"]).copy(deep=True)
+    if "revenue_iaa" not in observed:          # the report gives the total: keep the split
+        total = ds["revenue_iaa"] + ds["revenue_iap"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(total.values > 0, ds["revenue_iaa"].values / total.values, 1.0)
+        revenue = report("revenue")[None]
+        ds["revenue_iaa"].values[:] = np.where(seen, revenue * share, ds["revenue_iaa"].values)
+        ds["revenue_iap"].values[:] = np.where(seen, revenue * (1.0 - share),
+                                               ds["revenue_iap"].values)
+    for name in KEPT:
+        if name in observed:
+            ds[name].values[:] = np.where(seen, report(name)[None], ds[name].values)
+    ds["revenue_by_channel"].values[:, _PAID] = (ds["revenue_iaa"]
+                                                 + ds["revenue_iap"]).sum("cohort").values
+    for name in ("spend", "activations"):
+        ds[name].values[:, cohorts] = observed[name].values
+        ds[f"{name}_by_channel"].values[:, _PAID, cohorts] = observed[name].values
+    return add_outcomes(ds)

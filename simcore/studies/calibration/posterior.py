@@ -1,0 +1,99 @@
+"""The posterior of a scenario's uncertain assumptions given a cohort report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simcore import seeding
+from simcore.errors import ScenarioError
+from simcore.plan import Plan, compile_loaded
+from simcore.studies.calibration import observation, smc
+from simcore.studies.calibration.latent import LatentPrior, plans_for
+
+PARTICLES = 1000          # default particles (posterior sample size)
+MIN_PARTICLES, MAX_PARTICLES = 100, 100_000
+
+
+@dataclass
+class Posterior:
+    """Prior and posterior particles of one calibration, with the model pieces that made them.
+
+    ``values`` and ``prior_values``: field values [particle] by dotted key; ``tau`` and
+    ``prior_tau`` [particle, 2] the discrepancy; ``plans`` the posterior particles' plans.
+    """
+
+    prior: LatentPrior
+    kinds: tuple[str, ...]
+    result: smc.SmcResult
+    values: dict[str, np.ndarray]
+    prior_values: dict[str, np.ndarray]
+    tau: np.ndarray
+    prior_tau: np.ndarray
+    plans: list
+
+
+class Model:
+    """log prior and log likelihood of latent points for one scenario and report."""
+
+    def __init__(self, loaded, observed, discrepancy: bool = True):
+        self.loaded, self.observed = loaded, observed
+        self.prior = LatentPrior.of(loaded, discrepancy)
+        self.central = compile_loaded(loaded)
+        self.kinds = observation.revenue_kinds(observed, self.central, loaded.source)
+
+    def plans(self, z: np.ndarray) -> tuple[list, np.ndarray]:
+        return plans_for(self.loaded, self.prior.values(self.loaded, z), self.central)
+
+    def log_likelihood(self, z: np.ndarray) -> np.ndarray:
+        plans, valid = self.plans(z)
+        out = np.full(z.shape[0], -np.inf)
+        if valid.any():
+            good = [p for p in plans if p is not None]
+            mom = observation.moments(good, self.observed, self.kinds)
+            out[valid] = observation.log_likelihood(mom, self.observed,
+                                                    self.prior.tau(z[valid]))
+        return out
+
+
+def check_scenario(loaded) -> None:
+    """Refuse, in one line, what the observation model does not describe (yet)."""
+    s = loaded.scenario
+    if s.title.kind != "game" or loaded.markets:
+        what = "a micro-drama" if s.title.kind != "game" else "a multi-market scenario"
+        raise ScenarioError("", f"calibration reads one market's paid game cohorts; this is "
+                            f"{what}: calibrate one market's game scenario", loaded.source)
+    for section in ("creator", "organic", "share", "quality"):
+        if getattr(s, section, None) is not None:
+            raise ScenarioError(section, f"calibration reads paid-ads cohorts only; remove "
+                                f"[{section}] to calibrate (its users are not in the report "
+                                "model yet)", loaded.source)
+    if s.rules:
+        raise ScenarioError("rules", "calibration assumes the report's spend was set by hand; "
+                            "remove [[rules]] to calibrate", loaded.source)
+
+
+def sample_posterior(loaded, observed, particles: int = PARTICLES,
+                     discrepancy: bool = True) -> Posterior:
+    """Tempered SMC over the scenario's uncertain assumptions and (unless ``discrepancy`` is
+    False) the discrepancy."""
+    check_scenario(loaded)
+    if isinstance(particles, bool) or not MIN_PARTICLES <= particles <= MAX_PARTICLES:
+        raise ScenarioError("particles", f"= {particles}: {MIN_PARTICLES}-{MAX_PARTICLES} "
+                            "posterior particles", loaded.source)
+    model = Model(loaded, observed, discrepancy)
+    rng = seeding.draw_rng(seeding.CALIBRATION, loaded.scenario.simulation.seed, 0)
+    prior_z = model.prior.sample(rng, particles)
+    try:
+        result = smc.tempered_smc(model.log_likelihood, model.prior.log_density, prior_z, rng)
+    except RuntimeError as exc:
+        raise ScenarioError("", f"calibration failed: {exc}; the report and the prior "
+                            "disagree too much (see the prior check)", loaded.source) from None
+    plans, valid = model.plans(result.z)
+    assert valid.all()  # every posterior particle has a finite likelihood
+    return Posterior(model.prior, model.kinds, result,
+                     model.prior.values(loaded, result.z),
+                     model.prior.values(loaded, prior_z),
+                     model.prior.tau(result.z), model.prior.tau(prior_z),
+                     [p for p in plans if isinstance(p, Plan)])
