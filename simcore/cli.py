@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--through", metavar="DAY|YYYY-MM-DD", default=None,
                    help="last reported calendar day (default: the latest in the report)")
     p.add_argument("--particles", type=int, default=None, metavar="N",
-                   help="posterior sample size (default 1000; 100-100000)")
+                   help="posterior sample size (default 1000; 100-20000)")
     p.add_argument("-o", "--output", type=Path, help="write the forecast to this .nc file")
     _add_force(p)
     p.add_argument("--basis", choices=("paid", "blended"), default="paid",
@@ -337,6 +337,9 @@ def _cmd_calibrate(args) -> int:
 
     observed = read_observed(args.observed, through=through,
                              campaign_days=loaded.scenario.campaign.days)
+    from simcore.workload import estimate
+
+    _check_work(args, estimate(loaded))           # the forecast: a run of the scenario's draws
     from simcore.studies.calibration import PARTICLES, calibrate
     from simcore.studies.calibration.text import format_calibration
 

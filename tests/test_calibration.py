@@ -282,7 +282,7 @@ def test_scenarios_the_model_does_not_cover_are_refused(us_truth, which, fragmen
 
 def test_particles_out_of_range(us_truth):
     loaded, truth = us_truth
-    with pytest.raises(ScenarioError, match="particles.*100-100000"):
+    with pytest.raises(ScenarioError, match="particles.*100-20000"):
         calibrate(loaded, from_run(truth, 0, 3), particles=10)
 
 

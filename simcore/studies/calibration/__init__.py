@@ -68,7 +68,7 @@ def calibrate(loaded, observed, *, particles: int = PARTICLES, draws: int | None
     """Calibrate ``loaded`` (a game scenario, one market, paid ads) on ``observed`` (from
     ``simcore.read_observed``) and return the forecast dataset.
 
-    ``particles``: posterior sample size (100-100,000); ``draws``: forecast draws (default the
+    ``particles``: posterior sample size (100-20,000); ``draws``: forecast draws (default the
     scenario's ``simulation.draws``); ``discrepancy``: learn the model's misfit (default; False
     takes the model as exact, for known-answer checks). ``progress`` is called with 1 per
     forecast draw. The dataset is a run dataset (``summary``, ``plot``, ``report`` read it)
