@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--basis", choices=("paid", "blended"), default="paid",
                    help="ROAS of paid users (default) or of every user")
     _add_run_args(p, " of the forecast")
+    _add_executor_args(p)
 
     p = sub.add_parser("validate", help="check a scenario and print it resolved",
                        description="Validate a scenario and print every value in use, "
@@ -326,7 +327,10 @@ def _cmd_run(args) -> int:
 def _cmd_calibrate(args) -> int:
     from simcore.scenario import load_scenario
 
+    from simcore.executors import LocalExecutor, check_executor, open_executor
+
     check_input(args.observed, "--observed")
+    check_executor(args.cluster, args.scheduler, args.worker_threads)
     if args.output is not None:
         check_output(args.output, (".nc",), force=args.force)
     loaded = load_scenario(args.scenario, _overrides(args))
@@ -344,8 +348,11 @@ def _cmd_calibrate(args) -> int:
     from simcore.studies.calibration.text import format_calibration
 
     particles = PARTICLES if args.particles is None else args.particles
-    with _progress(args, loaded.scenario.simulation.draws, "forecast draws") as bar:
-        ds = calibrate(loaded, observed, particles=particles, progress=bar.update)
+    with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
+            _progress(args, loaded.scenario.simulation.draws, "forecast draws") as bar:
+        here = isinstance(executor, LocalExecutor)    # no tasks to ship: evaluate in place
+        ds = calibrate(loaded, observed, particles=particles, progress=bar.update,
+                       executor=None if here else executor)
     if args.output is not None:
         from simcore.dataset import write_dataset
 

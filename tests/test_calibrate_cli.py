@@ -28,13 +28,13 @@ def report_csv(tmp_path_factory):
     return to_long_csv(from_run(truth, 0, 4), tmp_path_factory.mktemp("report") / "r.csv")
 
 
-def _calibrate(report, out, threads: int):
+def _calibrate(report, out, threads: int, *extra):
     env = {**os.environ, "NUMBA_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
            "OPENBLAS_NUM_THREADS": str(threads)}
     return subprocess.run([sys.executable, "-m", "simcore", "calibrate", US, "--observed",
                            str(report), *SMALL, "--particles", "150", "--draws", "6",
-                           "--no-progress", "-o", str(out)], capture_output=True, text=True,
-                          timeout=TIMEOUT_S, env=env, check=False)
+                           "--no-progress", "-o", str(out), *extra], capture_output=True,
+                          text=True, timeout=TIMEOUT_S, env=env, check=False)
 
 
 def test_calibrate_prints_and_saves_bit_identically_across_threads(report_csv, tmp_path):
@@ -49,6 +49,11 @@ def test_calibrate_prints_and_saves_bit_identically_across_threads(report_csv, t
     for name in a.data_vars:
         assert np.array_equal(a[name].values, b[name].values, equal_nan=True), name
     assert a.attrs["calibration"] == b.attrs["calibration"]
+    # a local Dask cluster of 2 workers: the same bits
+    ok(_calibrate(report_csv, tmp_path / "c.nc", 1, "--cluster", "local:2"))
+    c = open_dataset(tmp_path / "c.nc")
+    for name in a.data_vars:
+        assert np.array_equal(a[name].values, c[name].values, equal_nan=True), name
     summary = ok(cli("summary", tmp_path / "a.nc"))
     assert "ROAS on UA" in summary.stdout and "Fit at the observed ages" in summary.stdout
 

@@ -64,14 +64,15 @@ def check_report(loaded, observed) -> None:
 
 
 def calibrate(loaded, observed, *, particles: int = PARTICLES, draws: int | None = None,
-              discrepancy: bool = True, progress=None):
+              discrepancy: bool = True, executor=None, progress=None):
     """Calibrate ``loaded`` (a game scenario, one market, paid ads) on ``observed`` (from
     ``simcore.read_observed``) and return the forecast dataset.
 
     ``particles``: posterior sample size (100-20,000); ``draws``: forecast draws (default the
     scenario's ``simulation.draws``); ``discrepancy``: learn the model's misfit (default; False
-    takes the model as exact, for known-answer checks). ``progress`` is called with 1 per
-    forecast draw. The dataset is a run dataset (``summary``, ``plot``, ``report`` read it)
+    takes the model as exact, for known-answer checks); ``executor`` (``simcore.executors``,
+    e.g. a Dask cluster): where the particles' likelihoods and the forecast's draws run, with
+    the same result anywhere. ``progress`` is called with 1 per forecast draw. The dataset is a run dataset (``summary``, ``plot``, ``report`` read it)
     whose draws come from the posterior, with the report kept where observed, plus: ``observed_*`` (cohort, age),
     ``prior_<key>`` and ``posterior_<key>`` (particle), the fit table ``fit_observed``
     (series, age) and ``fit_predicted`` (series, age, quantile), ``ppc_p`` (series,
@@ -84,13 +85,13 @@ def calibrate(loaded, observed, *, particles: int = PARTICLES, draws: int | None
     n_draws = loaded.scenario.simulation.draws if draws is None else int(draws)
     if not 1 <= n_draws <= 100_000:
         raise ScenarioError("draws", f"= {draws}: 1-100000 forecast draws", loaded.source)
-    post = sample_posterior(loaded, observed, particles, discrepancy)
+    post = sample_posterior(loaded, observed, particles, discrepancy, executor)
     seed = loaded.scenario.simulation.seed
     rng = seeding.draw_rng(seeding.CALIBRATION, seed, 1)
     order = rng.permutation(len(post.plans))
     pick = order[np.arange(n_draws) % order.size]
     plans = forecast.on_forecast_seed([post.plans[i] for i in pick], seed)
-    spend, activations, sums = forecast.forecast_arrays(plans, observed, progress)
+    spend, activations, sums = forecast.forecast_arrays(plans, observed, progress, executor)
     money = np.array([(p.money.rewarded_usd, p.money.interstitial_usd, p.money.iap_net_share,
                        0.0) for p in plans])
     values = {k: v[pick] for k, v in post.values.items()}
@@ -107,8 +108,9 @@ def _add_calibration(ds, loaded, observed, post, rng):
         if name in observed:
             on = {"cohort": ds.cohort, **({"age": ds.age} if "age" in observed[name].dims
                                           else {})}
-            ds[f"observed_{name}"] = observed[name].reindex(on)
-            ds[f"observed_{name}"].attrs = dict(observed[name].attrs)
+            kept = name if name == "observed_through" else f"observed_{name}"
+            ds[kept] = observed[name].reindex(on)
+            ds[kept].attrs = dict(observed[name].attrs)
     for prefix, values, tau in (("prior", post.prior_values, post.prior_tau),
                                 ("posterior", post.values, post.tau)):
         for dist in loaded.uncertainty.parameters:
@@ -161,7 +163,7 @@ def _add_calibration(ds, loaded, observed, post, rng):
 def _prior_conflicts(loaded, observed, post, rng) -> list[str]:
     """Warnings where the report lies outside the prior predictive range."""
     model = Model(loaded, observed, post.prior.discrepancy)
-    plans, valid = model.plans(post.result.prior_z)
+    plans, valid = model.plans(post.result.prior_z)     # (here: the plans are kept)
     good = [p for p in plans if p is not None]
     if len(good) < 10:
         return ["fewer than 10 prior draws compile: the prior check was skipped"]

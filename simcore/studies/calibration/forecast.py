@@ -35,23 +35,47 @@ KEPT = ("active_users", "revenue_iaa", "revenue_iap", "sessions", "ad_impression
 _PAID = CHANNELS.index("paid_ads")
 
 
-def forecast_arrays(plans: list, observed, progress=None):
+DRAWS_PER_TASK = 8        # forecast draws per executor task
+
+
+def forecast_arrays(plans: list, observed, progress=None, executor=None):
     """Spend and activations [draw, channel, cohort] and kernel sums [draw, channel, cohort,
-    var, age] of the forecast draws (one plan each, already on the forecast seed)."""
+    var, age] of the forecast draws (one plan each, already on the forecast seed), here or
+    on ``executor`` in tasks of ``DRAWS_PER_TASK`` draws (the same result either way)."""
     n, base = len(plans), plans[0]
-    cohorts = observed["cohort"].values
     sums = np.zeros((n, len(CHANNELS), base.n_cohorts, K.N_VARS, base.horizon + 1))
     spend = np.zeros((n, len(CHANNELS), base.n_cohorts))
     activations = np.zeros((n, len(CHANNELS), base.n_cohorts), dtype=np.int64)
-    for d, plan in enumerate(plans):
-        rng = seeding.acquisition_rng(plan.seed, d, 0, plan.market)
-        spend[d, _PAID], activations[d, _PAID] = deliver(plan.acquisition, rng)
-        spend[d, _PAID, cohorts] = observed["spend"].values
-        activations[d, _PAID, cohorts] = observed["activations"].values.astype(np.int64)
-        sums[d, _PAID] = simulate_draw(plan, d, activations[d, _PAID])
+    tasks = [(start, plans[start:start + DRAWS_PER_TASK], observed)
+             for start in range(0, n, DRAWS_PER_TASK)]
+    results = (executor.map(_draws, tasks) if executor is not None
+               else ((task, _draws(*task)) for task in tasks))
+    for (start, block, _), (s, a, k) in results:
+        stop = start + len(block)
+        spend[start:stop, _PAID], activations[start:stop, _PAID], sums[start:stop, _PAID] = s, a, k
         if progress is not None:
-            progress(1)
+            progress(len(block))
     return spend, activations, sums
+
+
+def _draws(start: int, plans: list, observed):
+    """Paid-ads spend, activations [draw, cohort] and sums [draw, cohort, var, age] of the
+    forecast draws start, start + 1, ...: observed cohorts bought exactly as reported."""
+    cohorts = observed["cohort"].values
+    out = None
+    for i, plan in enumerate(plans):
+        d = start + i
+        rng = seeding.acquisition_rng(plan.seed, d, 0, plan.market)
+        spend, activations = deliver(plan.acquisition, rng)
+        spend[cohorts] = observed["spend"].values
+        activations[cohorts] = observed["activations"].values.astype(np.int64)
+        sums = simulate_draw(plan, d, activations)
+        if out is None:
+            out = (np.zeros((len(plans), *spend.shape)),
+                   np.zeros((len(plans), *activations.shape), dtype=np.int64),
+                   np.zeros((len(plans), *sums.shape)))
+        out[0][i], out[1][i], out[2][i] = spend, activations, sums
+    return out
 
 
 def on_forecast_seed(plans: list, seed: int) -> list:

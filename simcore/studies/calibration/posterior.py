@@ -16,7 +16,11 @@ PARTICLES = 1000          # default particles (posterior sample size)
 # Each particle's likelihood costs ~0.4 ms and a calibration evaluates it ~100 times, so 20,000
 # particles take ~15 minutes on 2 cores: the most one command runs.
 MIN_PARTICLES, MAX_PARTICLES = 100, 20_000
-BLOCK_CELLS = 2e7         # particles x report cells^2 evaluated at once (bounds memory)
+# Particles per task: their likelihoods are computed together (vectorised; on an executor's
+# workers when given). Fixed, so no result depends on the executor or its workers; fewer
+# when the report's cells make a block's covariances big (at most ~2e7 numbers).
+BLOCK_PARTICLES = 250
+BLOCK_CELLS = 2e7
 
 
 @dataclass
@@ -38,10 +42,11 @@ class Posterior:
 
 
 class Model:
-    """log prior and log likelihood of latent points for one scenario and report."""
+    """log prior and log likelihood of latent points for one scenario and report
+    (``executor``: where blocks of particles are evaluated; None: here)."""
 
-    def __init__(self, loaded, observed, discrepancy: bool = True):
-        self.loaded, self.observed = loaded, observed
+    def __init__(self, loaded, observed, discrepancy: bool = True, executor=None):
+        self.loaded, self.observed, self.executor = loaded, observed, executor
         self.prior = LatentPrior.of(loaded, discrepancy)
         self.central = compile_loaded(loaded)
         self.kinds = observation.revenue_kinds(observed, self.central, loaded.source)
@@ -50,12 +55,21 @@ class Model:
         return plans_for(self.loaded, self.prior.values(self.loaded, z), self.central)
 
     def log_likelihood(self, z: np.ndarray) -> np.ndarray:
-        """log p(report | z) [n], in blocks of particles that bound the covariances' memory."""
+        """log p(report | z) [n], by blocks of particles (see ``BLOCK_PARTICLES``)."""
         cells = (1 + len(self.kinds)) * self.observed.sizes["age"]
-        block = max(16, int(BLOCK_CELLS / cells**2))
-        return np.concatenate([self._block(z[i:i + block]) for i in range(0, len(z), block)])
+        size = max(16, min(BLOCK_PARTICLES, int(BLOCK_CELLS / cells**2)))
+        blocks = [z[i:i + size] for i in range(0, len(z), size)]
+        if self.executor is None:
+            return np.concatenate([self.block(b) for b in blocks])
+        out = [None] * len(blocks)
+        tasks = [(i, self.loaded, self.observed, self.prior.discrepancy, b)
+                 for i, b in enumerate(blocks)]
+        for task, result in self.executor.map(_block_task, tasks):
+            out[task[0]] = result
+        return np.concatenate(out)
 
-    def _block(self, z: np.ndarray) -> np.ndarray:
+    def block(self, z: np.ndarray) -> np.ndarray:
+        """log p(report | z) [n] of one block, here."""
         plans, valid = self.plans(z)
         out = np.full(z.shape[0], -np.inf)
         if valid.any():
@@ -64,6 +78,11 @@ class Model:
             out[valid] = observation.log_likelihood(mom, self.observed,
                                                     self.prior.tau(z[valid]))
         return out
+
+
+def _block_task(index: int, loaded, observed, discrepancy: bool, z: np.ndarray) -> np.ndarray:
+    """One block's log-likelihoods (an executor's task; ``index`` orders the results)."""
+    return Model(loaded, observed, discrepancy).block(z)
 
 
 def check_scenario(loaded) -> None:
@@ -84,14 +103,14 @@ def check_scenario(loaded) -> None:
 
 
 def sample_posterior(loaded, observed, particles: int = PARTICLES,
-                     discrepancy: bool = True) -> Posterior:
+                     discrepancy: bool = True, executor=None) -> Posterior:
     """Tempered SMC over the scenario's uncertain assumptions and (unless ``discrepancy`` is
-    False) the discrepancy."""
+    False) the discrepancy; likelihoods on ``executor`` when given."""
     check_scenario(loaded)
     if isinstance(particles, bool) or not MIN_PARTICLES <= particles <= MAX_PARTICLES:
         raise ScenarioError("particles", f"= {particles}: {MIN_PARTICLES}-{MAX_PARTICLES} "
                             "posterior particles", loaded.source)
-    model = Model(loaded, observed, discrepancy)
+    model = Model(loaded, observed, discrepancy, executor)
     rng = seeding.draw_rng(seeding.CALIBRATION, loaded.scenario.simulation.seed, 0)
     prior_z = model.prior.sample(rng, particles)
     try:
