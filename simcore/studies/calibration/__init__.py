@@ -72,11 +72,14 @@ def calibrate(loaded, observed, *, particles: int = PARTICLES, draws: int | None
     scenario's ``simulation.draws``); ``discrepancy``: learn the model's misfit (default; False
     takes the model as exact, for known-answer checks); ``executor`` (``simcore.executors``,
     e.g. a Dask cluster): where the particles' likelihoods and the forecast's draws run, with
-    the same result anywhere. ``progress`` is called with 1 per forecast draw. The dataset is a run dataset (``summary``, ``plot``, ``report`` read it)
-    whose draws come from the posterior, with the report kept where observed, plus: ``observed_*`` (cohort, age),
-    ``prior_<key>`` and ``posterior_<key>`` (particle), the fit table ``fit_observed``
-    (series, age) and ``fit_predicted`` (series, age, quantile), ``ppc_p`` (series,
-    statistic) and attrs ``calibration`` (JSON: sampler diagnostics and warnings).
+    the same result anywhere. ``progress`` is called with 1 per forecast draw.
+
+    The dataset is a run dataset (``summary``, ``plot``, ``report`` read it) whose draws come
+    from the posterior, with the report kept where observed, plus: ``observed_*`` and
+    ``observed_through`` (cohort[, age]), ``prior_<key>`` and ``posterior_<key>`` (particle),
+    the fit table ``fit_observed`` (series, report_age) and ``fit_predicted`` (quantile,
+    series, report_age), ``ppc_p`` (series, statistic) and attrs ``calibration`` (JSON:
+    sampler diagnostics and warnings).
     """
     from simcore.dataset import build_dataset
     from simcore.plan import compile_loaded
