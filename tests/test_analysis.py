@@ -9,15 +9,14 @@ import xarray as xr
 
 from simcore import analysis as A
 from simcore.errors import ScenarioError
-from simcore.summary import format_summary, summarize
-
+from simcore.text.summary import format_summary, summarize
 
 # --- a hand-built run dataset with the contract's variables -----------------------------------
 
 def make_run(revenue, spend=1.0, activations=1, params=None) -> xr.Dataset:
     """Run dataset from net revenue [draw, cohort, age] (or [draw, age]: one cohort), spend
     and activations (scalars or [draw, cohort]), and ``params`` {dotted key: [draw] values};
-    roas, payback_day and cpa are derived as ``simcore.dataset.build_dataset`` does."""
+    roas, payback_day and cpa are derived as ``simcore.data.dataset.add_outcomes`` does."""
     revenue = np.asarray(revenue, dtype=float)
     if revenue.ndim == 2:
         revenue = revenue[:, None, :]
@@ -357,8 +356,8 @@ def test_summary_day_beyond_horizon_is_a_scenario_error(curves):
 
 @pytest.fixture(scope="module")
 def real_run():
+    from simcore.engine.run import run
     from simcore.scenario import load_scenario
-    from simcore.simulate import run
 
     return run(load_scenario("reborn_emperor_us", [
         "simulation.draws=4", "campaign.days=2", "campaign.daily_budget_usd=300",
@@ -390,7 +389,7 @@ def _check_against_dataset(ds: xr.Dataset) -> None:
 
 
 def test_real_run_fresh_and_from_disk(real_run, tmp_path):
-    from simcore.dataset import read_run, write_dataset
+    from simcore.data.dataset import read_run, write_dataset
 
     _check_against_dataset(real_run)
     back = read_run(write_dataset(real_run, tmp_path / "run.nc"))
@@ -403,8 +402,8 @@ def test_break_even_cpa_is_confirmed_by_resimulating_at_that_cpa(probability):
     """Run, read the break-even CPA for P(ROAS D7 >= 1) = p, re-run bidding exactly that CPA:
     the share of draws reaching ROAS 1 at D7 is p within 5 binomial standard errors (both the
     estimate and the check carry sampling error, hence the variance of two proportions)."""
+    from simcore.engine.run import run
     from simcore.scenario import load_scenario
-    from simcore.simulate import run
 
     draws = 300
     base = load_scenario("reborn_emperor_us").fixed().with_overrides(
@@ -423,8 +422,8 @@ def test_break_even_cpa_is_confirmed_by_resimulating_at_that_cpa(probability):
 
 
 def test_calendar_view_is_the_cohort_view_reindexed():
+    from simcore.engine.run import run
     from simcore.scenario import load_scenario
-    from simcore.simulate import run
 
     ds = run(load_scenario("reborn_emperor_us", [
         "simulation.draws=3", "campaign.days=4", "campaign.daily_budget_usd=300",

@@ -87,8 +87,8 @@ def test_channel_quality_changes_only_that_channels_users():
     """Creator users with retention x1.3 and sessions x1.5: their active users follow the
     creator plan's fitted retention, their sessions per active day are 1.5x, and paid-ad
     users are bit-identical to a run without [quality]."""
-    from simcore.plan import compile_plan
-    from simcore.retention import active_share
+    from simcore.kinds.game.plan import compile_plan
+    from simcore.model.retention import active_share
 
     plain = run(*CREATOR, draws=60)
     loaded = simcore.load_scenario("reborn_emperor_us").fixed().with_overrides(
@@ -118,9 +118,10 @@ def test_channel_quality_changes_only_that_channels_users():
 
 
 def test_quality_on_retention_parameters_is_refused():
-    from simcore.plan import compile_plan
+    from simcore.kinds.game.plan import compile_plan
     from simcore.scenario import scenario_from_text
-    from tests.test_bad_input import BASE as TINY, render
+    from tests.test_bad_input import BASE as TINY
+    from tests.test_bad_input import render
 
     text = render(TINY) + "[quality.creator]\nretention = 1.2\n"
     with pytest.raises(simcore.ScenarioError, match="quality.creator.retention: needs "
@@ -181,7 +182,7 @@ def test_creator_payment_keys_follow_the_payment_mode():
 def test_lapsed_users_come_back_through_the_profile_entrance():
     """Given each draw's cohorts, returns on day t are Poisson with mean q * lapsed(t - 1),
     lapsed = users activated so far - expected survivors: the standardised total is within 5."""
-    from simcore.plan import compile_plan
+    from simcore.kinds.game.plan import compile_plan
 
     loaded = simcore.load_scenario("reborn_emperor_us").fixed().with_overrides(
         *BASE, "simulation.draws=60", "organic.profile_return_probability=0.02",

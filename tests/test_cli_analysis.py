@@ -29,7 +29,7 @@ def run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def run_with_params(run):
     """The small run with two uncertain parameters added by hand, saved beside it."""
-    from simcore.dataset import read_run, write_dataset
+    from simcore.data.dataset import read_run, write_dataset
 
     ds = read_run(run[2])
     ds = ds.drop_vars([v for v in ds.data_vars if str(v).startswith("param_")])

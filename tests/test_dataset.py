@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import simcore
-from simcore.dataset import open_dataset, write_dataset
-from simcore.plan import compile_plan
+from simcore.data.dataset import open_dataset, write_dataset
+from simcore.kinds.game.plan import compile_plan
 
 SMALL = ["simulation.draws=6", "campaign.days=3", "campaign.daily_budget_usd=400",
          "simulation.horizon_days=45"]

@@ -105,7 +105,7 @@ def test_drama_figures(runs):
     """Each drama figure through the CLI to PNG (size, colours), and to SVG in-process
     (title, axis labels and legend as text); a game run has no drama figures."""
     from simcore import plots
-    from simcore.dataset import read_run
+    from simcore.data.dataset import read_run
     from simcore.errors import ScenarioError
 
     folder, out = runs
@@ -145,12 +145,13 @@ def test_validate_and_scenarios_list_the_dramas():
     assert "drama_paywall_us" in listed and "drama_free_licensed_us" in listed
 
 
-def test_figure_kinds_are_listed_once_per_layer():
-    """The registry lists each title kind's own figures (the CLI offers them without
-    importing matplotlib); the shared ones are simcore.plots.KINDS."""
-    from simcore import kinds, plots
-    from simcore.cli import PLOT_KINDS
-    from simcore.drama import plots as drama_plots
+def test_figure_names_are_one_fact():
+    """Figure names are listed once: the shared ones in simcore.figures.SHARED, each kind's
+    in simcore.kinds.FIGURES (no matplotlib needed); the figure modules and the CLI use them."""
+    from simcore import figures, kinds, plots
+    from simcore.cli import FIGURE_CHOICES
+    from simcore.kinds.drama import plots as drama_plots
 
-    assert kinds.FIGURES["drama"] == tuple(drama_plots.KINDS)
-    assert PLOT_KINDS == tuple(plots.KINDS)
+    assert tuple(drama_plots.KINDS) == kinds.FIGURES["drama"]
+    assert tuple(plots.KINDS) == figures.SHARED
+    assert FIGURE_CHOICES == figures.SHARED + kinds.FIGURES["game"] + kinds.FIGURES["drama"]

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 import simcore
-from simcore.drama.funnel import episode_share
 from simcore.kernel import drama_layout as D
+from simcore.kinds.drama.funnel import episode_share
 from tests.cli_helpers import render
 from tests.drama_helpers import TINY, replicates, tiny, tiny_plan
 from tests.helpers import within_sigmas
+
 
 @pytest.mark.parametrize("heterogeneity", [True, False], ids=["beta", "homogeneous"])
 def test_funnel_without_paywall_matches_closed_form(heterogeneity):
@@ -177,7 +178,7 @@ def test_uncertain_drama_fields_are_sampled_per_draw():
 
 def test_sweep_over_a_drama_key():
     """A sweep cut into blocks of draws gives what whole runs give (draws are independent)."""
-    from simcore.sweeps import sweep
+    from simcore.studies.sweeps import sweep
 
     loaded = tiny("simulation.draws=3")
     ds = sweep(loaded, {"unlocks.coins_probability": [0.05, 0.4]}, block_draws=2)
@@ -210,7 +211,7 @@ def test_bit_identical_across_thread_counts(tmp_path):
                        check=True, capture_output=True, timeout=600,
                        env={**os.environ, "NUMBA_NUM_THREADS": str(threads)})
         outs.append(out)
-    from simcore.dataset import open_dataset
+    from simcore.data.dataset import open_dataset
 
     one, two = (open_dataset(o) for o in outs)
     assert one.activations.sel(cohort=0).min() > 2 * 16_384
@@ -247,7 +248,7 @@ def test_bad_drama_values_name_their_key(sets, drop, key, text):
 def test_sensitivity_of_a_drama():
     """OAT swings over a drama's uncertain parameters, on common random numbers: more
     viewers paying at the paywall raises ROAS, a dearer viewer lowers it."""
-    from simcore.sensitivity import sensitivity
+    from simcore.studies.sensitivity import sensitivity
 
     loaded = tiny('unlocks.coins_probability={ dist = "uniform", low = 0.1, high = 0.3 }',
                   'campaign.target_cpa_usd={ dist = "uniform", low = 0.2, high = 0.4 }')

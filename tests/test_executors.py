@@ -18,10 +18,10 @@ import pytest
 import xarray as xr
 
 import simcore
-from simcore.dataset import open_dataset
+from simcore.data.dataset import open_dataset
 from simcore.errors import ScenarioError
-from simcore.executors import open_executor, parse_cluster, usable_cores
-from simcore.sweeps import Sweep, sweep
+from simcore.studies.executors import open_executor, parse_cluster, usable_cores
+from simcore.studies.sweeps import Sweep, sweep
 
 SMALL = ["simulation.draws=4", "campaign.days=2", "simulation.horizon_days=14",
          "campaign.daily_budget_usd=300"]
@@ -134,7 +134,7 @@ def test_scheduler_with_two_workers_survives_a_killed_worker(loaded, reference, 
 
 
 def test_sensitivity_on_a_cluster_matches_this_process():
-    from simcore.sensitivity import sensitivity
+    from simcore.studies.sensitivity import sensitivity
 
     loaded = simcore.load_scenario("reborn_emperor_us", SMALL + ["correlations=[]"])
     here = sensitivity(loaded, "morris", "roas:7", n=4)

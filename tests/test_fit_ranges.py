@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from simcore.errors import ScenarioError
-from simcore.plan import compile_loaded
-from simcore.retention import FIT_TOLERANCE, feasible_range, fit_retention
+from simcore.kinds.game.plan import compile_loaded
+from simcore.model.retention import FIT_TOLERANCE, feasible_range, fit_retention
 from simcore.scenario import load_scenario
 from tests.cli_helpers import render
 from tests.test_bad_input import BASE
@@ -167,14 +167,14 @@ def test_range_digits_follow_the_tolerance_and_tell_values_apart():
 @pytest.mark.parametrize("model,ages,params", [("sbg", [1, 7], (0.7, 2.2, 1.0)),
                                                ("bdw", [1, 7, 30], (1.3, 0.9, 0.6))])
 def test_curve_solution_recovers_parameters(model, ages, params):
-    from simcore.retention import _exact_fit, survival
+    from simcore.model.retention import _exact_fit, survival
     ages = np.array(ages, dtype=float)
     fit = _exact_fit(model, ages, 0.9 * survival(ages, *params), 0.9)
     np.testing.assert_allclose((fit.alpha, fit.beta, fit.c), params, rtol=1e-6)
 
 
 def test_curve_solution_reaches_payer_shares():
-    from simcore.iap import _rate_on_curve, payer_share
+    from simcore.model.iap import _rate_on_curve, payer_share
     ret = compile_game(None).retention
     r, alpha = _rate_on_curve(0.01, 0.016, ret)
     assert payer_share(7, r, alpha, ret) == pytest.approx(0.01, rel=1e-9)

@@ -46,8 +46,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simcore import workload
 from simcore.cli import main
+from simcore.studies import workload
 from tests.fuzz_cases import OUTPUT, SCENARIO_FILE, Variant, pinned, variants
 
 CHUNK = 10                          # variants per test (xdist spreads the chunks)
@@ -216,7 +216,7 @@ def contract_problems(v: Variant, folder: Path, status: int, out: str, err: str)
 
 
 def _dataset_problems(path: Path) -> list[str]:
-    from simcore.dataset import read_run
+    from simcore.data.dataset import read_run
 
     try:
         ds = read_run(path)

@@ -8,8 +8,8 @@ import pytest
 import simcore
 from simcore import analysis
 from simcore.errors import ScenarioError
-from simcore.scale import grid_edge, scale
-from simcore.summary import format_summary, summarize
+from simcore.studies.budget_scan import grid_edge, scale
+from simcore.text.summary import format_summary, summarize
 
 BASE = ["simulation.draws=12", "campaign.days=3", "simulation.horizon_days=30",
         "campaign.daily_budget_usd=500"]

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simcore.iap import mean_purchases, mean_transaction, payer_share
 from simcore.kernel import layout as K
-from simcore.retention import survival
+from simcore.model.iap import mean_purchases, mean_transaction, payer_share
+from simcore.model.retention import survival
 from tests.helpers import per_user_replicates, plan_for, within_sigmas
 
 SAMPLERS = pytest.mark.parametrize("aggregate", [True, False], ids=["aggregated", "per_user"])

@@ -21,13 +21,14 @@ from matplotlib.path import Path as MplPath
 from matplotlib.transforms import Bbox, BboxBase
 
 import simcore
-import simcore.scale
+import simcore.studies.budget_scan
 from simcore import plots
-from simcore.drama import plots as drama_plots
 from simcore.errors import ScenarioError
+from simcore.kinds.drama import plots as drama_plots
+from simcore.scenario.describe import value_text
 from simcore.scenario.loading import packaged_scenarios
-from simcore.validate_report import value_text
-from tests.cli_helpers import ok, simcore as simcore_cli
+from tests.cli_helpers import ok
+from tests.cli_helpers import simcore as simcore_cli
 from tests.test_plots import synthetic_run
 
 # small runs: few draws, users and days (organic and creator traffic cut down as well)
@@ -46,8 +47,8 @@ def runs() -> dict:
     """Small real runs of two games (one multi-market) and two dramas, and a budget scale."""
     out = {name: simcore.run(simcore.load_scenario(name, SMALL + EXTRA.get(name, [])))
            for name in GAME + DRAMA}
-    out["scale"] = simcore.scale.scale(simcore.load_scenario("reborn_emperor_us", SMALL),
-                                       [1000, 2000, 4000])
+    out["scale"] = simcore.studies.budget_scan.scale(
+        simcore.load_scenario("reborn_emperor_us", SMALL), [1000, 2000, 4000])
     return out
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from simcore.errors import ScenarioError
+from simcore.kinds.game.validate import market_lines
 from simcore.scenario import load_scenario, packaged_scenarios
 from simcore.scenario.loading import MAX_NESTING, MAX_SCENARIO_BYTES, scenario_from_text
-from simcore.validate_report import market_lines
 from tests.cli_helpers import TIMEOUT_S, render
 from tests.test_bad_input import BASE
 
@@ -218,7 +218,7 @@ def test_region_move_out_of_range_is_named(tmp_path):
 
 
 def test_markets_are_resolved_once_at_load(tmp_path):
-    from simcore.markets import market_scenarios
+    from simcore.engine.markets import market_scenarios
 
     path = write(tmp_path, targets_text() + market("JP", 0.7, '"retention.d1" = 0.32')
                  + market("BR", 0.3))

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import simcore
-from simcore.markets import market_scenarios
-from simcore.regions import REGION_LEVELS
+from simcore.engine.markets import market_scenarios
+from simcore.scenario.regions import REGION_LEVELS
 
 SMALL = ["simulation.draws=3", "campaign.days=3", "campaign.daily_budget_usd=1000",
          "simulation.horizon_days=10"]
@@ -96,7 +96,7 @@ def test_bad_markets_are_one_line_errors(markets, key, message):
 
 
 def test_summary_and_report_show_each_market():
-    from simcore.report import build_report
+    from simcore.text.report import build_report
 
     ds = simcore.run(loaded(THREE))
     s = simcore.summarize(ds, day=3)

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from simcore import seeding
-from simcore.drama.simulate import simulate_groups as drama_groups
 from simcore.kernel import layout as K
-from simcore.plan import compile_plan
+from simcore.kinds.drama.simulate import simulate_groups as drama_groups
+from simcore.kinds.game.plan import compile_plan
+from simcore.kinds.game.simulate import simulate_groups
 from simcore.scenario import load_scenario
-from simcore.simulate import simulate_groups
 from tests.drama_helpers import tiny_plan
 
 # One draw of one cohort in a fresh interpreter: argv = users. The shape is reborn_emperor_us
@@ -22,10 +22,10 @@ from tests.drama_helpers import tiny_plan
 PROBE = r"""
 import json, resource, sys, tomllib
 import numpy as np
-from simcore.plan import compile_plan
+from simcore.kinds.game.plan import compile_plan
 from simcore.scenario import packaged_scenarios
 from simcore.scenario.loading import split_uncertainty, validate
-from simcore.simulate import simulate_draw
+from simcore.kinds.game.simulate import simulate_draw
 data, _ = split_uncertainty(tomllib.loads(packaged_scenarios()["reborn_emperor_us"].read_text()))
 data["ads"].pop("interstitial_cap_per_day")
 plan = compile_plan(validate(data, "reborn_emperor_us"))
@@ -121,8 +121,8 @@ import sys
 import numba
 import numpy as np
 from simcore import seeding
-from simcore.drama.simulate import simulate_groups as drama_groups
-from simcore.simulate import simulate_groups
+from simcore.kinds.drama.simulate import simulate_groups as drama_groups
+from simcore.kinds.game.simulate import simulate_groups
 from tests.test_memory import DRAMA_GROUPS, GROUPS, _game_plan
 from tests.drama_helpers import tiny_plan
 game, drama = _game_plan(True), tiny_plan()

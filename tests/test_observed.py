@@ -9,10 +9,9 @@ import pytest
 import xarray as xr
 
 import simcore
-from simcore import observed
+from simcore.data import observed
+from simcore.data.observed import from_run, read_long, read_observed, read_wide, to_long_csv
 from simcore.errors import ScenarioError
-from simcore.observed import (from_run, read_long, read_observed, read_wide,
-                              to_long_csv)
 
 DATA = Path(__file__).parent / "data" / "observed"
 LONG = "cohort,age,spend,activations,active_users,revenue_iaa,revenue_iap"

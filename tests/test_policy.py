@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import simcore
-from simcore.policy import Policy
+from simcore.model.ua_rules import Policy
 from simcore.scenario.schema import RULE_METRICS, Rule
 
 BASE = ["simulation.draws=3", "campaign.days=6", "campaign.daily_budget_usd=500",

@@ -14,19 +14,26 @@ from pathlib import Path
 import pytest
 
 import simcore
-from simcore.drama.plan import compile_loaded_drama
-from simcore.drama.simulate import draw_drama_plans
 from simcore.errors import ScenarioError
-from simcore.plan import compile_loaded
-from simcore.regions import REGION_LEVELS
+from simcore.kinds.drama.plan import compile_loaded_drama
+from simcore.kinds.drama.simulate import draw_drama_plans
+from simcore.kinds.game.plan import compile_loaded
+from simcore.kinds.game.simulate import draw_plans
 from simcore.scenario import scenario_from_text
 from simcore.scenario.drama import DRAMA_ONLY, GAME_ONLY
 from simcore.scenario.loading import field_bounds, model_of, split_uncertainty, validate
-from simcore.scenario.reference import (MODE_KEYS, MONETIZATIONS, _template, format_reference,
-                                        new_scenario, section_doc, section_names)
+from simcore.scenario.reference import (
+    MODE_KEYS,
+    MONETIZATIONS,
+    _template,
+    format_reference,
+    new_scenario,
+    section_doc,
+    section_names,
+)
+from simcore.scenario.regions import REGION_LEVELS
 from simcore.scenario.schema import REGIONS, Scenario
 from simcore.scenario.uncertainty import range_text
-from simcore.simulate import draw_plans
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "scenario-reference.md"
 CASES = [("game", r, m) for r in REGIONS for m in MONETIZATIONS] + [
@@ -291,7 +298,8 @@ def test_template_every_draw_compiles(kind, monetization):
 
 def test_cli_schema_and_new_as_a_person_uses_them(tmp_path):
     """`simcore schema ads` prints the section; `simcore new ... > f.toml` validates."""
-    from tests.cli_helpers import ok, simcore as cli
+    from tests.cli_helpers import ok
+    from tests.cli_helpers import simcore as cli
 
     text = ok(cli("schema", "ads", cwd=tmp_path)).stdout
     assert "ecpm_rewarded_usd" in text and "[ads]" in text

@@ -18,8 +18,8 @@ from matplotlib.image import imread
 
 import simcore
 from simcore.errors import ScenarioError
-from simcore.report import build_report, write_report
-from simcore.summary import summarize
+from simcore.text.report import build_report, write_report
+from simcore.text.summary import summarize
 from tests.browser import Chromium, find_browser
 
 SMALL = ["simulation.draws=6", "campaign.days=2", "campaign.daily_budget_usd=300",

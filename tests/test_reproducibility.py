@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from simcore.dataset import open_dataset
+from simcore.data.dataset import open_dataset
 
 # two cohorts of ~25,000 users: several chunks per cohort, so threads really share the work
 SETS = ["campaign.days=2", "campaign.daily_budget_usd=7000", "simulation.horizon_days=40",

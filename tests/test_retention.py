@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from simcore.kernel import layout as K
-from simcore.retention import fit_retention, played_days_pmf, survival
+from simcore.model.retention import fit_retention, played_days_pmf, survival
 from tests.helpers import per_user_replicates, plan_for
 
 

@@ -37,9 +37,9 @@ import pytest
 from scipy import stats
 
 from simcore.kernel import layout as K
-from simcore.plan import Plan, compile_loaded
+from simcore.kinds.game.plan import Plan, compile_loaded
+from simcore.kinds.game.simulate import simulate_draw
 from simcore.scenario import load_scenario, packaged_scenarios, scenario_from_text
-from simcore.simulate import simulate_draw
 from tests import equivalence_stats as st
 
 HORIZON = 60                       # last age followed [days]

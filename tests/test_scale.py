@@ -1,5 +1,5 @@
-"""Budget scale (``simcore.scale`` and ``simcore scale``): one scenario at several daily budgets
-with the same seed.
+"""The budget scan (``simcore.studies.budget_scan`` and ``simcore scale``): one scenario at several
+daily budgets, a one-key sweep, every budget on the same streams unless asked otherwise.
 
 Small runs (12-16 draws, 2 campaign days, budgets in the hundreds, 30-day horizon) with a low
 saturation budget, so the unit cost moves a lot between budgets. Known answers: mean CPA follows
@@ -19,10 +19,15 @@ import xarray as xr
 from matplotlib.image import imread
 
 from simcore.errors import ScenarioError
-from simcore.plan import saturated_cost
-from simcore.scale import (check_budgets, format_scale, largest_safe_budget, parse_budgets,
-                           scale)
+from simcore.model.acquisition import saturated_cost
 from simcore.scenario import load_scenario
+from simcore.studies.budget_scan import (
+    check_budgets,
+    format_scale,
+    largest_safe_budget,
+    parse_budgets,
+    scale,
+)
 from tests.test_cli import ok, one_line_error, simcore
 
 SATURATION_USD, SHAPE = 500.0, 1.5
@@ -307,7 +312,7 @@ def test_cli_budgets_required(tmp_path):
 def test_multi_market_scale_reports_each_markets_last_dollar():
     """Per market, marginal ROAS comes from that market's own revenue and spend, and the
     markets' changes add up to the total change."""
-    from simcore.scale import scale
+    from simcore.studies.budget_scan import scale
 
     loaded = load_scenario("reborn_emperor_us", [
         "simulation.draws=4", "campaign.days=2", "simulation.horizon_days=14",
@@ -320,3 +325,58 @@ def test_multi_market_scale_reports_each_markets_last_dollar():
     total = (per.isel(budget=1).values * spend_share[:, None]).sum(axis=0)
     np.testing.assert_allclose(total, ds.marginal_roas.isel(budget=1).values, rtol=1e-9)
     assert "Marginal ROAS D7 of the last dollar by market" in format_scale(ds)
+
+
+# --- the budget scan is a one-key sweep ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small():
+    return load_scenario("reborn_emperor_us", [*SMALL, "simulation.draws=4"])
+
+
+def test_common_random_numbers_by_default_and_own_streams_on_request(small):
+    """Default: every budget on point 0's streams, as a run of each budget's scenario; with
+    ``common_random_numbers=False`` budget i is sweep point i (its own streams), as
+    ``simcore sweep`` runs it."""
+    from simcore.engine.run import run
+    from simcore.studies.budget_scan import scenarios_at
+
+    budgets = (200.0, 800.0)
+    variants = scenarios_at(small, budgets)
+    common = scale(small, budgets, age=7)
+    own = scale(small, budgets, age=7, common_random_numbers=False)
+    assert common.attrs["streams"] == "common" and own.attrs["streams"] == "own"
+    for i, variant in enumerate(variants):
+        np.testing.assert_array_equal(common.roas.values[i], run(variant).roas.values)
+        np.testing.assert_array_equal(own.roas.values[i], run(variant, point=i).roas.values)
+    np.testing.assert_array_equal(own.roas.values[0], common.roas.values[0])   # point 0
+    assert not np.array_equal(own.roas.values[1], common.roas.values[1])
+    assert "own streams per budget" in format_scale(own)
+
+
+def test_scan_runs_on_executors_into_a_store_and_resumes(small, tmp_path):
+    """Block by block on an executor, written to a Zarr store, resumed: the same numbers as
+    in memory."""
+    from simcore.studies.executors import LocalExecutor
+
+    memory = scale(small, (200.0, 800.0), age=7)
+    calls = []
+    stored = scale(small, (200.0, 800.0), age=7, executor=LocalExecutor(),
+                   store=tmp_path / "scan.zarr", block_draws=2, progress=calls.append)
+    assert len(calls) == 4                                    # 2 budgets x 2 blocks
+    xr.testing.assert_identical(stored.drop_attrs(), memory.drop_attrs())
+    calls.clear()
+    resumed = scale(small, (200.0, 800.0), age=7, store=tmp_path / "scan.zarr", resume=True,
+                    block_draws=2, progress=calls.append)
+    assert calls == []                                        # nothing left to compute
+    np.testing.assert_array_equal(resumed.marginal_roas.values, memory.marginal_roas.values)
+
+
+def test_cli_scale_store_and_resume(tmp_path):
+    args = (*CLI, "--budgets", "200,400", "--age", 7, "--store", "scan.zarr", "--block-draws", 4)
+    first = ok(simcore(*args, cwd=tmp_path))
+    again = ok(simcore(*args, "--resume", cwd=tmp_path))
+    assert "resuming scan.zarr: 4 of 4 tasks already computed" in again.stderr
+    assert again.stdout == first.stdout
+    assert "--resume" in one_line_error(simcore(*CLI, "--budgets", "200,400", "--resume",
+                                               cwd=tmp_path))

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import simcore
-from simcore.plan import compile_plan, saturated_cost
+from simcore.kinds.game.plan import compile_plan
+from simcore.model.acquisition import saturated_cost
 
 SMALL = ["simulation.horizon_days=1", "campaign.daily_cost_volatility=0"]
 

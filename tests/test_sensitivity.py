@@ -13,8 +13,16 @@ from scipy import stats
 
 import simcore
 from simcore.errors import ScenarioError
-from simcore.sensitivity import (format_sensitivity, model_runs, morris, oat, saltelli_design,
-                                 saltelli_indices, sensitivity, sobol)
+from simcore.studies.sensitivity import (
+    format_sensitivity,
+    model_runs,
+    morris,
+    oat,
+    saltelli_design,
+    saltelli_indices,
+    sensitivity,
+    sobol,
+)
 
 A, B = 7.0, 0.1
 
@@ -150,7 +158,7 @@ def test_simulator_sensitivity_runs_on_the_scenarios_uncertain_parameters():
     assert s.S1.dims == ("parameter", "output") and np.isfinite(s.ST).all()
     assert all(np.isfinite(s[v]).all() for v in ("S1_low", "S1_high", "ST_low", "ST_high"))
     assert "S1" in format_sensitivity(s) and "95% CI" in format_sensitivity(s)
-    from simcore.executors import LocalExecutor
+    from simcore.studies.executors import LocalExecutor
 
     runs = []          # tasks of 16 rows, all replicates in one call: the same indices
     again = sensitivity(loaded, "sobol", "roas:7", n=8, executor=LocalExecutor(),

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import simcore
-from simcore.acquisition import expected_share_activations
-from simcore.plan import compile_plan
+from simcore.kinds.game.plan import compile_plan
+from simcore.model.acquisition import expected_share_activations
 
 BASE = ["campaign.days=3", "campaign.daily_budget_usd=300", "simulation.horizon_days=30",
         "campaign.daily_cost_volatility=0", "campaign.saturation_budget_usd=1e9"]

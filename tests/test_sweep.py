@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import simcore
+from simcore.engine.run import run
 from simcore.errors import ScenarioError
-from simcore.simulate import run
-from simcore.sweeps import parse_grid, sweep
+from simcore.studies.sweeps import parse_grid, sweep
 
 SMALL = ["simulation.draws=3", "campaign.days=2", "simulation.horizon_days=14",
          "campaign.daily_budget_usd=300"]
@@ -79,7 +79,7 @@ def test_cli_sweep_prints_the_grid_and_writes_the_dataset(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "ecpm_rewarded_usd" in lines[2] and len(lines) >= 5
-    ds = simcore.dataset.open_dataset(tmp_path / "sweep.nc")
+    ds = simcore.data.dataset.open_dataset(tmp_path / "sweep.nc")
     np.testing.assert_array_equal(ds["ads.ecpm_rewarded_usd"].values, [10.0, 20.0])
     assert (ds.roas.sel({"ads.ecpm_rewarded_usd": 20.0}) >
             ds.roas.sel({"ads.ecpm_rewarded_usd": 10.0})).all()

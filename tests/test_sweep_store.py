@@ -23,8 +23,8 @@ import xarray as xr
 
 import simcore
 from simcore.errors import ScenarioError
-from simcore.sweep_store import ZarrSink, open_sweep
-from simcore.sweeps import OUTCOMES, Sweep, sweep
+from simcore.studies.sweep_store import ZarrSink, open_sweep
+from simcore.studies.sweeps import OUTCOMES, Sweep, sweep
 
 SMALL = ["simulation.draws=6", "campaign.days=2", "simulation.horizon_days=14",
          "campaign.daily_budget_usd=300"]
@@ -269,7 +269,7 @@ def test_damaged_coordinates_and_parameters_are_written_again(loaded, reference,
 def test_a_failed_write_never_leaves_a_task_flagged_done(loaded, reference, tmp_path,
                                                          monkeypatch):
     """The flag comes after the values are flushed to disk and their checksum recorded."""
-    import simcore.sweep_store as sweep_store
+    import simcore.studies.sweep_store as sweep_store
 
     flushed = []
 

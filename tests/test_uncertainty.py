@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from simcore.engine.run import run
 from simcore.errors import ScenarioError
 from simcore.scenario import load_scenario
 from simcore.scenario.uncertainty import Correlation, Uncertainty, check_matrix
-from simcore.simulate import run
 
 N = 20_000
 SIGMAS = 5.0

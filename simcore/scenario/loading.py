@@ -26,12 +26,17 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from simcore.errors import ScenarioError
-from simcore.files import read_bounded
 from simcore.scenario.drama import DRAMA_ONLY
+from simcore.scenario.files import read_bounded
 from simcore.scenario.markets import quoted, resolve_markets
 from simcore.scenario.schema import RUN_SHAPE_KEYS, RUN_SHAPE_SECTIONS, Scenario
-from simcore.scenario.uncertainty import (Uncertainty, check_matrix, parse_correlations,
-                                          parse_distribution, range_text)
+from simcore.scenario.uncertainty import (
+    Uncertainty,
+    check_matrix,
+    parse_correlations,
+    parse_distribution,
+    range_text,
+)
 
 PACKAGED = "simcore.scenarios"
 DEFAULT_SCENARIO = "reborn_emperor_us"
