@@ -277,7 +277,8 @@ def test_drama_strings_are_escaped(drama_ds):
 
 # --- the pages in a real browser -----------------------------------------------------------------
 
-ARTIFACTS = Path(os.environ.get("SIMCORE_TEST_ARTIFACTS") or Path(__file__).parent / "artifacts")
+ARTIFACTS = Path(os.environ.get("SIMCORE_TEST_ARTIFACTS")
+                 or Path(__file__).resolve().parents[1] / "artifacts")
 
 
 def in_ci() -> bool:

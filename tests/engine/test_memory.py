@@ -123,7 +123,7 @@ import numpy as np
 from simcore import seeding
 from simcore.kinds.drama.simulate import simulate_groups as drama_groups
 from simcore.kinds.game.simulate import simulate_groups
-from tests.test_memory import DRAMA_GROUPS, GROUPS, _game_plan
+from tests.engine.test_memory import DRAMA_GROUPS, GROUPS, _game_plan
 from tests.drama_helpers import tiny_plan
 game, drama = _game_plan(True), tiny_plan()
 default = seeding.BATCH_CHUNKS
@@ -142,7 +142,7 @@ np.savez(sys.argv[1], **out)
 def test_bit_identical_for_one_and_two_threads_and_any_batch_size(tmp_path):
     path = tmp_path / "sums.npz"
     env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     subprocess.run([sys.executable, "-c", THREADS_PROBE, str(path)], check=True, env=env,
                    cwd=root, capture_output=True, timeout=600)
     sums = np.load(path)

@@ -17,7 +17,7 @@ import xarray as xr
 
 from tests.cli_helpers import ok, simcore
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 REPO_SCENARIOS = sorted((REPO / "scenarios").glob("*.toml"))
 PACKAGED = ("backpack_battle_jp", "brain_puzzle_us", "drama_free_licensed_us",
             "drama_paywall_us", "reborn_emperor_global", "reborn_emperor_us")

@@ -14,7 +14,7 @@ from simcore.kinds.game.plan import compile_loaded
 from simcore.model.retention import FIT_TOLERANCE, feasible_range, fit_retention
 from simcore.scenario import load_scenario
 from tests.cli_helpers import render
-from tests.test_bad_input import BASE
+from tests.cli.test_bad_input import BASE
 
 NUMBER = r"([0-9.eE+-]+)"
 

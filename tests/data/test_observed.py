@@ -13,7 +13,7 @@ from simcore.data import observed
 from simcore.data.observed import from_run, read_long, read_observed, read_wide, to_long_csv
 from simcore.errors import ScenarioError
 
-DATA = Path(__file__).parent / "data" / "observed"
+DATA = Path(__file__).parent / "observed"
 LONG = "cohort,age,spend,activations,active_users,revenue_iaa,revenue_iap"
 WIDE = "cohort,spend,activations,retained_d1,retained_d2,revenue_d0,revenue_d1,revenue_d2"
 

@@ -35,7 +35,7 @@ from simcore.scenario.regions import REGION_LEVELS
 from simcore.scenario.schema import REGIONS, Scenario
 from simcore.scenario.uncertainty import range_text
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "scenario-reference.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "scenario-reference.md"
 CASES = [("game", r, m) for r in REGIONS for m in MONETIZATIONS] + [
     ("drama", r, None) for r in REGIONS]
 

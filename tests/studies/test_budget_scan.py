@@ -28,7 +28,7 @@ from simcore.studies.budget_scan import (
     parse_budgets,
     scale,
 )
-from tests.test_cli import ok, one_line_error, simcore
+from tests.cli.test_cli import ok, one_line_error, simcore
 
 SATURATION_USD, SHAPE = 500.0, 1.5
 SMALL = ("campaign.days=2", "simulation.horizon_days=30",

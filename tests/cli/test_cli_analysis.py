@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from tests.test_cli import ok, one_line_error, simcore
+from tests.cli.test_cli import ok, one_line_error, simcore
 
 RUN = ["reborn_emperor_us", "--draws", 6, "--set", "campaign.days=2",
        "--set", "campaign.daily_budget_usd=300", "--set", "simulation.horizon_days=30"]

@@ -120,8 +120,8 @@ def test_channel_quality_changes_only_that_channels_users():
 def test_quality_on_retention_parameters_is_refused():
     from simcore.kinds.game.plan import compile_plan
     from simcore.scenario import scenario_from_text
-    from tests.test_bad_input import BASE as TINY
-    from tests.test_bad_input import render
+    from tests.cli.test_bad_input import BASE as TINY
+    from tests.cli.test_bad_input import render
 
     text = render(TINY) + "[quality.creator]\nretention = 1.2\n"
     with pytest.raises(simcore.ScenarioError, match="quality.creator.retention: needs "

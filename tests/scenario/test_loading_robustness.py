@@ -20,7 +20,7 @@ from simcore.kinds.game.validate import market_lines
 from simcore.scenario import load_scenario, packaged_scenarios
 from simcore.scenario.loading import MAX_NESTING, MAX_SCENARIO_BYTES, scenario_from_text
 from tests.cli_helpers import TIMEOUT_S, render
-from tests.test_bad_input import BASE
+from tests.cli.test_bad_input import BASE
 
 NAME = "scenario.toml"
 
@@ -41,7 +41,7 @@ def refused(spec, *overrides: str) -> str:
 
 
 def base_text(**sections: dict[str, str]) -> str:
-    """BASE (a tiny valid IAA game, tests/test_bad_input.py) with sections updated."""
+    """BASE (a tiny valid IAA game, tests/cli/test_bad_input.py) with sections updated."""
     out = {k: dict(v) for k, v in BASE.items()}
     for name, keys in sections.items():
         out.setdefault(name, {}).update(keys)

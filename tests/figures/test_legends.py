@@ -29,7 +29,7 @@ from simcore.scenario.describe import value_text
 from simcore.scenario.loading import packaged_scenarios
 from tests.cli_helpers import ok
 from tests.cli_helpers import simcore as simcore_cli
-from tests.test_plots import synthetic_run
+from tests.figures.test_plots import synthetic_run
 
 # small runs: few draws, users and days (organic and creator traffic cut down as well)
 SMALL = ["simulation.draws=8", "campaign.days=2", "simulation.horizon_days=30",
