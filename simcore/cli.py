@@ -16,7 +16,7 @@ from simcore.data.checks import DEFAULT_DAY, check_age, check_day, check_target
 from simcore.data.outputs import check_input, check_output, write_atomic
 from simcore.errors import ScenarioError
 from simcore.figures import SHARED
-from simcore.kinds import FIGURES
+from simcore.kinds import FIGURES, NAMES
 
 EXIT_INPUT = 2
 
@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("new", help="print a commented scenario template",
                        description="Print a commented scenario template that validates, e.g. "
                        "simcore new --kind game --region JP > my_title.toml")
-    p.add_argument("--kind", required=True, choices=("game", "drama"))
+    p.add_argument("--kind", required=True, choices=NAMES)
     p.add_argument("--region", required=True, metavar="REGION",
                    help="US, JP, ID, TH, VN, BR, SA or TR")
     p.add_argument("--monetization", choices=("iaa", "iap", "hybrid"), default=None,

@@ -27,6 +27,7 @@ _MODULES = {"game": "simcore.kinds.game.kind", "drama": "simcore.kinds.drama.kin
 # figure kinds of each title kind, beside the shared ones (simcore.figures.SHARED): listed here
 # so the CLI can offer them without importing matplotlib or a kind
 FIGURES = {"game": (), "drama": ("funnel", "sources", "pnl")}
+NAMES = tuple(_MODULES)     # the title kinds, as ``[title] kind`` names them
 DEFAULT = "game"            # what a dataset without a ``kind`` attribute is
 
 

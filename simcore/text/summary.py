@@ -45,7 +45,7 @@ class Summary:
     markets: list[tuple[str, float, float, float, float]] = ()  # multi-market runs: (region,
                                               #   spend share, CPA p50 [USD], ROAS(day) p50,
                                               #   P(ROAS(day) >= target)) per market
-    kind: str = "game"                        # the title kind (simcore.kinds)
+    kind: str = kinds.DEFAULT                 # the title kind (simcore.kinds)
     block: object | None = None               # the kind's own part (a drama's funnel,
                                               #   sources, series P&L), kinds' summary_block
 
