@@ -49,7 +49,8 @@ from simcore.kinds.game.plan import Plan, compile_plan
 from simcore.kinds.game.simulate import simulate_draw
 from simcore.model.retention import active_share, played_days_pmf
 from simcore.scenario import packaged_scenarios
-from simcore.scenario.loading import split_uncertainty, validate
+from simcore.scenario.loading import split_uncertainty
+from simcore.scenario.validation import validate
 
 
 def shape_plan(name: str, drop_cap: bool = False, drop_iap: bool = False) -> Plan:

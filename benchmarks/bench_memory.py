@@ -40,7 +40,8 @@ import numpy as np
 from simcore import seeding
 from simcore.kinds.game.plan import compile_plan
 from simcore.scenario import packaged_scenarios
-from simcore.scenario.loading import split_uncertainty, validate
+from simcore.scenario.loading import split_uncertainty
+from simcore.scenario.validation import validate
 from simcore.kinds.game.simulate import simulate_draw
 
 n, rounds = int(sys.argv[1]), int(sys.argv[2])

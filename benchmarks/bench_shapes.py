@@ -16,7 +16,8 @@ import numpy as np
 from simcore.kinds.game.plan import compile_plan
 from simcore.kinds.game.simulate import simulate_draw
 from simcore.scenario import packaged_scenarios
-from simcore.scenario.loading import split_uncertainty, validate
+from simcore.scenario.loading import split_uncertainty
+from simcore.scenario.validation import validate
 
 
 def plan(name, drop_cap=False):

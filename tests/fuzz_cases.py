@@ -29,7 +29,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from simcore.scenario import packaged_scenarios
-from simcore.scenario.loading import field_bounds
+from simcore.scenario.validation import field_bounds
 from simcore.scenario.schema import Scenario
 
 SEED = 20251111

@@ -24,7 +24,8 @@ import json, resource, sys, tomllib
 import numpy as np
 from simcore.kinds.game.plan import compile_plan
 from simcore.scenario import packaged_scenarios
-from simcore.scenario.loading import split_uncertainty, validate
+from simcore.scenario.loading import split_uncertainty
+from simcore.scenario.validation import validate
 from simcore.kinds.game.simulate import simulate_draw
 data, _ = split_uncertainty(tomllib.loads(packaged_scenarios()["reborn_emperor_us"].read_text()))
 data["ads"].pop("interstitial_cap_per_day")

@@ -21,7 +21,8 @@ from simcore.kinds.game.plan import compile_loaded
 from simcore.kinds.game.simulate import draw_plans
 from simcore.scenario import scenario_from_text
 from simcore.scenario.drama import DRAMA_ONLY, GAME_ONLY
-from simcore.scenario.loading import field_bounds, model_of, split_uncertainty, validate
+from simcore.scenario.validation import field_bounds, model_of, validate
+from simcore.scenario.loading import split_uncertainty
 from simcore.scenario.reference import (
     MODE_KEYS,
     MONETIZATIONS,

@@ -22,7 +22,7 @@ from simcore.model.acquisition import (
 from simcore.model.iap import IapParams, resolve_iap, tier_edges
 from simcore.model.retention import RetentionFit, active_share, fit_retention, survival
 from simcore.scenario import LoadedScenario
-from simcore.scenario.loading import channel_scenario
+from simcore.scenario.quality import channel_scenario
 from simcore.scenario.schema import Retention, Scenario
 from simcore.scenario.uncertainty import Z90
 
