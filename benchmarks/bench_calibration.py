@@ -23,7 +23,7 @@ def main() -> int:
     p.add_argument("--set", dest="overrides", action="append", default=[])
     a = p.parse_args()
     import simcore
-    from simcore.observed import from_run
+    from simcore.data.observed import from_run
     from simcore.studies.calibration import calibrate
     from simcore.studies.calibration.posterior import sample_posterior
 

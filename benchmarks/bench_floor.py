@@ -37,19 +37,20 @@ import tomllib
 
 import numba
 import numpy as np
+from machine import cpu_model
 from numba import prange
 
-from machine import cpu_model
 from simcore import seeding
 from simcore.kernel import layout as K
 from simcore.kernel._jit import jit, jit_parallel
 from simcore.kernel.rng import NO_CAP, PTRS_SWITCH, gamma, poisson, poisson_inversion, uniform
 from simcore.kernel.users import _EXP_TABLE, _lifetime_from_table, _truncated_negbin
-from simcore.plan import Plan, compile_plan
-from simcore.retention import active_share, played_days_pmf
+from simcore.kinds.game.plan import Plan, compile_plan
+from simcore.kinds.game.simulate import simulate_draw
+from simcore.model.retention import active_share, played_days_pmf
 from simcore.scenario import packaged_scenarios
-from simcore.scenario.loading import split_uncertainty, validate
-from simcore.simulate import simulate_draw
+from simcore.scenario.loading import split_uncertainty
+from simcore.scenario.validation import validate
 
 
 def shape_plan(name: str, drop_cap: bool = False, drop_iap: bool = False) -> Plan:

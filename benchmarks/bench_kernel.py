@@ -6,11 +6,12 @@ beside a vectorised NumPy reference of the same user model.
     python benchmarks/bench_kernel.py --users 1000000,10000000 --numpy-10m
 
 Scenario: scenarios/backpack_battle_jp.toml (hybrid IAA + IAP, 180-day horizon), loaded with
-``simcore.scenario.load_scenario`` and compiled with ``simcore.plan.compile_plan``; the kernel
-is timed through ``simcore.simulate.simulate_draw(plan, 0, np.array([n]))`` (one cohort of n
-activated users). Start-up and memory figures come from fresh subprocesses that share one
-temporary NUMBA_CACHE_DIR (empty at the start, removed at the end), so nothing is read from or
-written to the package's own __pycache__. Prints results only.
+``simcore.scenario.load_scenario`` and compiled with ``simcore.kinds.game.plan.compile_plan``;
+the kernel is timed through ``simcore.kinds.game.simulate.simulate_draw(plan, 0,
+np.array([n]))`` (one cohort of n activated users). Start-up and memory figures come from
+fresh subprocesses that share one temporary NUMBA_CACHE_DIR (empty at the start, removed at
+the end), so nothing is read from or written to the package's own __pycache__. Prints results
+only.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ import numpy as np
 import numba
 t_numba = time.time()
 from simcore.scenario import load_scenario
-from simcore.plan import compile_plan
-from simcore.simulate import simulate_draw
+from simcore.kinds.game.plan import compile_plan
+from simcore.kinds.game.simulate import simulate_draw
 t_import = time.time()
 plan = compile_plan(load_scenario(sys.argv[2], []).scenario)
 t_plan = time.time()
@@ -162,9 +163,9 @@ def exact_metrics(plan) -> dict:
     try:
         import numpy as np
 
-        from simcore.iap import mean_purchases, payer_share
         from simcore.kernel import layout as K
-        from simcore.retention import active_share
+        from simcore.model.iap import mean_purchases, payer_share
+        from simcore.model.retention import active_share
 
         ret, iap, prm = plan.retention, plan.iap, plan.params
         ages = np.arange(plan.horizon + 1)
@@ -223,9 +224,10 @@ def main(argv=None) -> int:
 
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import numpy_reference
-        from simcore.plan import compile_plan
+
+        from simcore.kinds.game.plan import compile_plan
+        from simcore.kinds.game.simulate import simulate_draw
         from simcore.scenario import load_scenario
-        from simcore.simulate import simulate_draw
 
         plan_agg = compile_plan(load_scenario(str(SCENARIO), []).scenario)
         plan_agg = dataclasses.replace(plan_agg, aggregate=True)

@@ -38,10 +38,11 @@ import json, resource, sys, time, tomllib
 import numba
 import numpy as np
 from simcore import seeding
-from simcore.plan import compile_plan
+from simcore.kinds.game.plan import compile_plan
 from simcore.scenario import packaged_scenarios
-from simcore.scenario.loading import split_uncertainty, validate
-from simcore.simulate import simulate_draw
+from simcore.scenario.loading import split_uncertainty
+from simcore.scenario.validation import validate
+from simcore.kinds.game.simulate import simulate_draw
 
 n, rounds = int(sys.argv[1]), int(sys.argv[2])
 batches = [int(b) or seeding.BATCH_CHUNKS for b in sys.argv[3].split(",")]

@@ -9,8 +9,8 @@ estimate, sampling each draw's scenario, compile_plan, the retention fits (count
 the campaign's Python side, chunk seeding, the kernel (its first call, which loads the cached
 machine code, apart), dataset assembly (build_dataset and add_outcomes), summary and the
 NetCDF write, in wall and in process CPU time (all threads; steadier than wall when other
-processes share the cores). Interpreter start is from spawning the process to its first line; exit from the
-end of main() to the process's end.
+processes share the cores). Interpreter start is from spawning the process to its first line;
+exit from the end of main() to the process's end.
 
 All children share one temporary NUMBA_CACHE_DIR (the package's own cache is not touched):
 the first ("cold") compiles every kernel, the next ``--repeats`` ("cached") load them; the
@@ -23,16 +23,16 @@ import time
 T_START = time.time()       # a child's first line: the end of interpreter start
 CPU_START = time.process_time()   # CPU the interpreter start used
 
-import argparse             # noqa: E402
-import datetime             # noqa: E402
-import json                 # noqa: E402
-import os                   # noqa: E402
-import resource             # noqa: E402
-import shutil               # noqa: E402
-import subprocess           # noqa: E402
-import sys                  # noqa: E402
-import tempfile             # noqa: E402
-from pathlib import Path    # noqa: E402
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from machine import cpu_model  # noqa: E402
 
@@ -42,19 +42,19 @@ SCENARIO = "reborn_emperor_us"
 # (module, attribute, row label): the steps timed in the child, in the table's order
 STEPS = [
     ("simcore.scenario", "load_scenario", "load_scenario (parse, validate)"),
-    ("simcore.workload", "estimate", "work estimate"),
+    ("simcore.studies.workload", "estimate", "work estimate"),
     ("simcore.scenario.loading", "LoadedScenario.draw_scenarios",
      "draw_scenarios (sample, validate)"),
-    ("simcore.plan", "compile_plan", "compile_plan (without fits)"),
-    ("simcore.plan", "fit_retention", "retention fits"),
-    ("simcore.simulate", "simulate_campaign", "campaign (Python side)"),
+    ("simcore.kinds.game.plan", "compile_plan", "compile_plan (without fits)"),
+    ("simcore.kinds.game.plan", "fit_retention", "retention fits"),
+    ("simcore.kinds.game.simulate", "simulate_campaign", "campaign (Python side)"),
     ("simcore.seeding", "chunk_layout", "chunk seeding (SeedSequence)"),
-    ("simcore.simulate", "simulate_tasks", "kernel"),
-    ("simcore.dataset", "build_dataset", "build_dataset (without outcomes)"),
-    ("simcore.dataset", "add_outcomes", "add_outcomes"),
-    ("simcore.summary", "summarize", "summarize + format"),
-    ("simcore.summary", "format_summary", "summarize + format"),
-    ("simcore.dataset", "write_dataset", "NetCDF write"),
+    ("simcore.kinds.game.simulate", "simulate_tasks", "kernel"),
+    ("simcore.data.dataset", "build_dataset", "build_dataset (without outcomes)"),
+    ("simcore.data.dataset", "add_outcomes", "add_outcomes"),
+    ("simcore.text.summary", "summarize", "summarize + format"),
+    ("simcore.text.summary", "format_summary", "summarize + format"),
+    ("simcore.data.dataset", "write_dataset", "NetCDF write"),
 ]
 FIRST_KERNEL = "kernel, first call (loads code)"
 

@@ -13,10 +13,11 @@ import tomllib
 
 import numpy as np
 
-from simcore.plan import compile_plan
+from simcore.kinds.game.plan import compile_plan
+from simcore.kinds.game.simulate import simulate_draw
 from simcore.scenario import packaged_scenarios
-from simcore.scenario.loading import split_uncertainty, validate
-from simcore.simulate import simulate_draw
+from simcore.scenario.loading import split_uncertainty
+from simcore.scenario.validation import validate
 
 
 def plan(name, drop_cap=False):

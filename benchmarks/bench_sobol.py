@@ -3,7 +3,7 @@
     python benchmarks/bench_sobol.py                # about three minutes
     python benchmarks/bench_sobol.py --quick        # smoke test, a few seconds
 
-1. Cost of ``simcore.sensitivity.sobol`` (K = 8 independent scramblings, Student-t interval)
+1. Cost of ``simcore.studies.sensitivity.sobol`` (K = 8 independent scramblings, Student-t interval)
    for N = 1024, 4096, 16384 base samples: best-of-``--timing-repeats`` wall time and peak
    traced memory (``tracemalloc``, which sees NumPy's buffers), with the ratio to the previous
    N (4x the samples: 4x is linear). The old method (``scipy.stats.sobol_indices`` then
@@ -32,7 +32,7 @@ import tracemalloc
 import numpy as np
 from scipy import stats
 
-from simcore.sensitivity import sobol
+from simcore.studies.sensitivity import sobol
 
 A, B = 7.0, 0.1
 DISTS = [stats.uniform(-math.pi, 2 * math.pi)] * 3

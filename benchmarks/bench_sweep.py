@@ -23,14 +23,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 import xarray as xr
 
 import simcore
-from simcore import sweep_store
-from simcore.executors import open_executor
-from simcore.sweep_store import ZarrSink, open_sweep
-from simcore.sweeps import OUTCOMES, Sweep
+from simcore.studies import sweep_store
+from simcore.studies.executors import open_executor
+from simcore.studies.sweep_store import ZarrSink, open_sweep
+from simcore.studies.sweeps import OUTCOMES, Sweep
 
 GRID = {"campaign.daily_budget_usd": [5000.0, 10000.0], "ads.ecpm_rewarded_usd": [10.0, 16.0]}
 

@@ -14,13 +14,13 @@ __version__ = "0.1.0"
 _LAZY = {
     "ScenarioError": "simcore.errors",
     "load_scenario": "simcore.scenario",
-    "run": "simcore.simulate",
-    "sweep": "simcore.sweeps",
-    "summarize": "simcore.summary",
-    "format_summary": "simcore.summary",
-    "read_observed": "simcore.observed",
+    "run": "simcore.engine.run",
+    "sweep": "simcore.studies.sweeps",
+    "summarize": "simcore.text.summary",
+    "format_summary": "simcore.text.summary",
+    "read_observed": "simcore.data.observed",
     "calibrate": "simcore.studies.calibration",
-    "format_calibration": "simcore.studies.calibration.text",
+    "format_calibration": "simcore.text.calibration",
 }
 
 __all__ = ["__version__", *_LAZY]

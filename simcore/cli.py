@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 
 from simcore import __version__
+from simcore.data.checks import DEFAULT_DAY, check_age, check_day, check_target
+from simcore.data.outputs import check_input, check_output, write_atomic
 from simcore.errors import ScenarioError
-from simcore.kinds import FIGURES
-from simcore.outputs import (DEFAULT_DAY, check_age, check_day, check_input, check_output,
-                             check_target, write_atomic)
+from simcore.figures import FORECAST, SHARED
+from simcore.kinds import FIGURES, NAMES
 
 EXIT_INPUT = 2
 
@@ -65,9 +66,8 @@ def _add_executor_args(p: argparse.ArgumentParser) -> None:
                         "workers on it)")
 
 
-PLOT_KINDS = ("fan", "payback", "hist", "tornado", "ltv")   # simcore.plots.KINDS (tested)
-# and each title kind's own figures (simcore.kinds.FIGURES)
-FIGURE_CHOICES = PLOT_KINDS + tuple(k for figures in FIGURES.values() for k in figures)
+# the figures every run has and each title kind's own (names only: nothing heavy imported)
+FIGURE_CHOICES = SHARED + FORECAST + tuple(k for figures in FIGURES.values() for k in figures)
 
 
 def _add_day_target_args(p: argparse.ArgumentParser) -> None:
@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "optionally save the forecast dataset (NetCDF).")
     _add_scenario_args(p)
     p.add_argument("--observed", type=Path, required=True, metavar="REPORT.csv",
-                   help="the cohort report: long or wide CSV (see simcore.observed)")
+                   help="the cohort report: long or wide CSV (see simcore.data.observed)")
     p.add_argument("--through", metavar="DAY|YYYY-MM-DD", default=None,
                    help="last reported calendar day (default: the latest in the report)")
     p.add_argument("--particles", type=int, default=None, metavar="N",
@@ -152,10 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_day_target_args(p)
 
     p = sub.add_parser("scale", help="ROAS and profit at several daily budgets",
-                       description="Run the scenario once per daily budget with the same seed "
-                       "(common random numbers); print ROAS and profit by budget, the budget "
-                       "that maximises expected profit, and the largest budget that keeps "
-                       "P(ROAS at --age >= --target) >= --probability.")
+                       description="Run the scenario at each daily budget (a one-key sweep), "
+                       "every budget on the same random streams (common random numbers) "
+                       "unless --independent-streams; print ROAS and profit by budget, the "
+                       "budget that maximises expected profit, and the largest budget that "
+                       "keeps P(ROAS at --age >= --target) >= --probability.")
     _add_scenario_args(p)
     p.add_argument("--budgets", required=True, metavar="B1,B2,...",
                    help="daily budgets [USD/day], comma-separated, e.g. 1000,2500,5000,10000")
@@ -169,7 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "break-even without one)")
     p.add_argument("-o", "--output", type=Path, help="write the scale dataset to this .nc file")
     p.add_argument("--plot", type=Path, help="draw profit by budget to this *.png or *.svg")
+    p.add_argument("--store", type=Path, metavar="STORE.zarr",
+                   help="write the scan's sweep to this *.zarr store task by task (resumable)")
+    p.add_argument("--resume", action="store_true",
+                   help="finish the scan in the --store, computing only what it lacks")
+    p.add_argument("--block-draws", type=int, default=None, metavar="N",
+                   help="draws per task (default: about 5M simulated users per task)")
+    p.add_argument("--independent-streams", action="store_true",
+                   help="each budget on its own random streams (default: the same streams at "
+                        "every budget, so differences between budgets are not noise)")
     _add_force(p)
+    _add_executor_args(p)
     _add_run_args(p, " per budget")
 
     p = sub.add_parser("sweep", help="run the scenario on a grid of values",
@@ -222,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("new", help="print a commented scenario template",
                        description="Print a commented scenario template that validates, e.g. "
                        "simcore new --kind game --region JP > my_title.toml")
-    p.add_argument("--kind", required=True, choices=("game", "drama"))
+    p.add_argument("--kind", required=True, choices=NAMES)
     p.add_argument("--region", required=True, metavar="REGION",
                    help="US, JP, ID, TH, VN, BR, SA or TR")
     p.add_argument("--monetization", choices=("iaa", "iap", "hybrid"), default=None,
@@ -302,14 +313,14 @@ def _cmd_run(args) -> int:
     loaded = load_scenario(args.scenario, _overrides(args))
     day = None if args.day is None else check_age(
         args.day, loaded.scenario.simulation.horizon_days, "--day")
-    from simcore.workload import estimate
+    from simcore.studies.workload import estimate
 
     _check_work(args, estimate(loaded))
-    from simcore.dataset import write_dataset
-    from simcore.simulate import run
-    from simcore.summary import format_summary, summarize
+    from simcore.data.dataset import write_dataset
+    from simcore.engine.run import run
+    from simcore.text.summary import format_summary, summarize
 
-    _warn_explosive_sharing(loaded)
+    _warn(loaded)
     markets = max(1, len(loaded.scenario.markets))
     with _progress(args, markets * loaded.scenario.simulation.draws, "draws") as bar:
         ds = run(loaded, progress=bar.update)
@@ -326,8 +337,7 @@ def _cmd_run(args) -> int:
 
 def _cmd_calibrate(args) -> int:
     from simcore.scenario import load_scenario
-
-    from simcore.executors import LocalExecutor, check_executor, open_executor
+    from simcore.studies.executors import LocalExecutor, check_executor, open_executor
 
     check_input(args.observed, "--observed")
     check_executor(args.cluster, args.scheduler, args.worker_threads)
@@ -337,15 +347,15 @@ def _cmd_calibrate(args) -> int:
     through = args.through
     if through is not None and through.strip().isdigit():
         through = int(through)
-    from simcore.observed import read_observed
+    from simcore.data.observed import read_observed
 
     observed = read_observed(args.observed, through=through,
                              campaign_days=loaded.scenario.campaign.days)
-    from simcore.workload import estimate
+    from simcore.studies.workload import estimate
 
     _check_work(args, estimate(loaded))           # the forecast: a run of the scenario's draws
     from simcore.studies.calibration import PARTICLES, calibrate
-    from simcore.studies.calibration.text import format_calibration
+    from simcore.text.calibration import format_calibration
 
     particles = PARTICLES if args.particles is None else args.particles
     with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
@@ -354,7 +364,7 @@ def _cmd_calibrate(args) -> int:
         ds = calibrate(loaded, observed, particles=particles, progress=bar.update,
                        executor=None if here else executor)
     if args.output is not None:
-        from simcore.dataset import write_dataset
+        from simcore.data.dataset import write_dataset
 
         try:
             write_dataset(ds, args.output)
@@ -366,17 +376,12 @@ def _cmd_calibrate(args) -> int:
     return 0
 
 
-def _warn_explosive_sharing(loaded) -> None:
-    """One warning line when sharing alone would grow without end (K >= 1, held by a cap)."""
-    from simcore.plan import compile_loaded
+def _warn(loaded) -> None:
+    """The title kind's warnings about a scenario that runs (one line each, on stderr)."""
+    from simcore import kinds
 
-    if loaded.scenario.share is None:
-        return
-    fission = compile_loaded(loaded).fission
-    if fission is not None and fission.k_effective >= 1.0:
-        print(f"simcore: warning: share: effective K-factor {fission.k_effective:.3g} >= 1: "
-              "share users grow until share.max_users_per_day "
-              f"({fission.max_users_per_day}) holds them", file=sys.stderr)
+    for line in kinds.for_scenario(loaded).warnings(loaded):
+        print(f"simcore: warning: {line}", file=sys.stderr)
 
 
 def _cmd_validate(args) -> int:
@@ -384,7 +389,7 @@ def _cmd_validate(args) -> int:
 
     loaded = load_scenario(args.scenario, args.overrides)   # input errors before heavy imports
     from simcore import kinds
-    from simcore.workload import estimate
+    from simcore.studies.workload import estimate
 
     print(kinds.for_scenario(loaded).validate_text(loaded))
     print(f"\n[{estimate(loaded).describe()}]")
@@ -399,14 +404,14 @@ def _write_failed(path: Path, exc: OSError) -> int:
 
 def _cmd_summary(args) -> int:
     check_input(args.dataset)
-    from simcore.dataset import read_run
-    from simcore.summary import format_summary, summarize
+    from simcore.data.dataset import read_run
+    from simcore.text.summary import format_summary, summarize
 
     check_target(args.target)
     ds = read_run(args.dataset)
     print(format_summary(summarize(ds, day=check_day(ds, args.day), target=args.target,
                                    basis=args.basis)))
-    from simcore.studies.calibration.text import format_calibration, is_forecast
+    from simcore.text.calibration import format_calibration, is_forecast
 
     if is_forecast(ds):
         print("\n" + format_calibration(ds, args.basis))
@@ -417,14 +422,15 @@ def _cmd_plot(args) -> int:
     target = check_target(args.target)
     check_input(args.dataset)
     check_output(args.output, (".png", ".svg"), force=args.force)
-    from simcore.dataset import read_run
+    from simcore.data.dataset import read_run
 
     ds = read_run(args.dataset)
     day = check_day(ds, args.day)
     target = check_target(args.target, ds=ds)
-    from simcore import plots
+    from simcore.figures import plots
+    from simcore.text.figure import plot
 
-    fig = plots.plot(ds, args.kind, day=day, target=target, basis=args.basis)
+    fig = plot(ds, args.kind, day=day, target=target, basis=args.basis)
     try:
         plots.save(fig, args.output)
     except OSError as exc:
@@ -437,8 +443,8 @@ def _cmd_report(args) -> int:
     check_target(args.target)
     check_input(args.dataset)
     check_output(args.output, (".html", ".htm"), force=args.force)
-    from simcore.dataset import read_run
-    from simcore.report import build_report
+    from simcore.data.dataset import read_run
+    from simcore.text.report import build_report
 
     ds = read_run(args.dataset)
     page = build_report(ds, day=check_day(ds, args.day), target=args.target, basis=args.basis)
@@ -451,7 +457,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_scale(args) -> int:
-    from simcore.scale import check_probability, parse_budgets
+    from simcore.studies.budget_scan import check_probability, parse_budgets
 
     budgets = parse_budgets(args.budgets, "--budgets")
     probability = check_probability(args.probability, "--probability")
@@ -460,6 +466,15 @@ def _cmd_scale(args) -> int:
         check_output(args.output, (".nc",), force=args.force)
     if args.plot is not None:
         check_output(args.plot, (".png", ".svg"), "--plot", force=args.force)
+    from simcore.studies.executors import check_executor
+    from simcore.studies.sweep_store import check_store
+
+    if args.resume and args.store is None:
+        raise ScenarioError("--resume", "needs --store STORE.zarr, the store the scan was "
+                            "written to")
+    if args.store is not None:
+        check_store(args.store, args.resume, "--store", force=args.force)
+    check_executor(args.cluster, args.scheduler, args.worker_threads)
     from simcore.scenario import load_scenario
 
     loaded = load_scenario(args.scenario, _overrides(args))
@@ -467,24 +482,32 @@ def _cmd_scale(args) -> int:
     age = check_age(loaded.scenario.goal_age() if args.age is None else args.age, horizon,
                     "--age", "age")
     target = loaded.scenario.goal_roas() if args.target is None else target
-    from simcore.workload import estimate_points
+    from simcore.studies.workload import estimate_points
 
     _check_work(args, estimate_points(loaded, [f"campaign.daily_budget_usd={float(b)!r}"
                                                for b in budgets]), "--budgets")
-    from simcore.scale import format_scale, scale, write_scale
+    from simcore.studies.budget_scan import (
+        budget_sweep,
+        format_scale,
+        scan_dataset,
+        scenarios_at,
+        write_scale,
+    )
 
-    markets = max(1, len(loaded.scenario.markets))
-    with _progress(args, budgets.size * markets * loaded.scenario.simulation.draws,
-                   "draws") as bar:
-        ds = scale(loaded, budgets, age=age, probability=probability, target=target,
-                   progress=bar.update)
+    scenarios_at(loaded, budgets)
+    crn = not args.independent_streams
+    plan = budget_sweep(loaded, budgets, args.block_draws, crn)
+    done = _run_tasks(args, plan, args.store)
+    if isinstance(done, int):
+        return done
+    ds = scan_dataset(loaded, done[0], budgets, age, probability, target, crn)
     written, path = [], args.output
     try:
         if args.output is not None:
             write_scale(ds, args.output)
             written.append(f"scale dataset written to {args.output}")
         if args.plot is not None:
-            from simcore import plots
+            from simcore.figures import plots
 
             path = args.plot
             plots.save(plots.profit_by_budget(ds), args.plot)
@@ -498,9 +521,9 @@ def _cmd_scale(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from simcore.executors import check_executor, open_executor
-    from simcore.sweep_store import StoreWriteError, check_store
-    from simcore.sweeps import parse_grid
+    from simcore.studies.executors import check_executor
+    from simcore.studies.sweep_store import check_store
+    from simcore.studies.sweeps import parse_grid
 
     grid = dict(parse_grid(g) for g in args.grid)
     if len(grid) != len(args.grid):
@@ -514,52 +537,25 @@ def _cmd_sweep(args) -> int:
         check_output(args.output, (".nc", ".zarr"), force=args.force)
     check_executor(args.cluster, args.scheduler, args.worker_threads)
     from simcore.scenario import load_scenario
-    from simcore.sweeps import Sweep, format_sweep
+    from simcore.studies.sweeps import Sweep, format_sweep
 
     loaded = load_scenario(args.scenario, _overrides(args))
     horizon = loaded.scenario.simulation.horizon_days
     day = min(DEFAULT_DAY, horizon) if args.day is None else check_age(args.day, horizon,
                                                                        "--day")
     plan = Sweep(loaded, grid, args.block_draws)
-    from simcore.workload import FLOAT, estimate
+    from simcore.studies.workload import FLOAT, estimate
 
     in_memory = plan.draws * len(plan.variants) * (horizon + 1) * FLOAT * 2 \
         if not zarr_store else 0.0        # roas and roas_paid by point, draw and age
     _check_work(args, estimate(loaded, held_draws=plan.block_draws, result_bytes=in_memory,
                                points=plan.variants), "--grid")
-    sink, pending = None, plan.tasks
-    # the store is made once the executor is up: a cluster that fails to start leaves nothing
-    with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor:
-        try:
-            if zarr_store:
-                from simcore.sweep_store import ZarrSink
-
-                sink = ZarrSink(plan, args.output, args.resume, args.force)
-                pending = sink.missing(plan.tasks)
-                if args.resume:
-                    failed = (f" ({sink.repaired} failed the check and will be recomputed)"
-                              if sink.repaired else "")
-                    rewritten = (f"; rewrote {', '.join(sink.rewritten)} (failed the check)"
-                                 if sink.rewritten else "")
-                    print(f"resuming {args.output}: {len(plan.tasks) - len(pending)} of "
-                          f"{len(plan.tasks)} tasks already computed{failed}{rewritten}",
-                          file=sys.stderr)
-            with _progress(args, len(plan.tasks), "tasks", len(plan.tasks) - len(pending),
-                           ) as bar:
-                ds = plan.run(executor, sink, bar.update)
-        except KeyboardInterrupt as exc:
-            if sink is None:
-                raise
-            word, status = _stop_status(exc)
-            saved = len(plan.tasks) - len(sink.missing(plan.tasks))
-            print(f"simcore: {word}: {saved} of {len(plan.tasks)} tasks are saved in "
-                  f"{args.output}; the same command with --resume finishes the sweep",
-                  file=sys.stderr)
-            return status
-        except StoreWriteError as exc:
-            return _write_failed(args.output, exc.__cause__)
+    done = _run_tasks(args, plan, args.output if zarr_store else None)
+    if isinstance(done, int):
+        return done
+    ds, pending, executor = done
     if args.output is not None and not zarr_store:
-        from simcore.dataset import write_dataset
+        from simcore.data.dataset import write_dataset
 
         try:
             write_dataset(ds, args.output)
@@ -568,10 +564,51 @@ def _cmd_sweep(args) -> int:
     print(format_sweep(ds, day))
     print(f"\ncomputed {len(pending)} of {len(plan.tasks)} tasks ({len(plan.variants)} points x "
           f"{-(-plan.draws // plan.block_draws)} blocks of up to {plan.block_draws} draws) on "
-          f"{executor.description}")
+          f"{executor}")
     if args.output is not None:
         print(f"sweep dataset written to {args.output}")
     return 0
+
+
+def _run_tasks(args, plan, store):
+    """Run a sweep's tasks (``simcore.studies.sweeps.Sweep``) on the executor of the flags,
+    into the Zarr ``store`` (None: in memory), with a progress bar by task. Returns (the
+    dataset, the tasks this command ran, the executor's description), or the exit status
+    after an interrupt or a failed write."""
+    from simcore.studies.executors import open_executor
+    from simcore.studies.sweep_store import StoreWriteError
+
+    sink, pending = None, plan.tasks
+    # the store is made once the executor is up: a cluster that fails to start leaves nothing
+    with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor:
+        try:
+            if store is not None:
+                from simcore.studies.sweep_store import ZarrSink
+
+                sink = ZarrSink(plan, store, args.resume, args.force)
+                pending = sink.missing(plan.tasks)
+                if args.resume:
+                    failed = (f" ({sink.repaired} failed the check and will be recomputed)"
+                              if sink.repaired else "")
+                    rewritten = (f"; rewrote {', '.join(sink.rewritten)} (failed the check)"
+                                 if sink.rewritten else "")
+                    print(f"resuming {store}: {len(plan.tasks) - len(pending)} of "
+                          f"{len(plan.tasks)} tasks already computed{failed}{rewritten}",
+                          file=sys.stderr)
+            with _progress(args, len(plan.tasks), "tasks", len(plan.tasks) - len(pending),
+                           ) as bar:
+                return plan.run(executor, sink, bar.update), pending, executor.description
+        except KeyboardInterrupt as exc:
+            if sink is None:
+                raise
+            word, status = _stop_status(exc)
+            saved = len(plan.tasks) - len(sink.missing(plan.tasks))
+            print(f"simcore: {word}: {saved} of {len(plan.tasks)} tasks are saved in "
+                  f"{store}; the same command with --resume finishes the {args.command}",
+                  file=sys.stderr)
+            return status
+        except StoreWriteError as exc:
+            return _write_failed(store, exc.__cause__)
 
 
 def _shows_progress(args) -> bool:
@@ -579,9 +616,9 @@ def _shows_progress(args) -> bool:
 
 
 def _check_work(args, work, what: str = "") -> None:
-    """Refuse or confirm the work (``simcore.workload.check``); its estimate is printed with
+    """Refuse or confirm the work (``simcore.studies.workload.check``); its estimate is printed with
     the progress bar."""
-    from simcore.workload import check
+    from simcore.studies.workload import check
 
     check(work, args.yes, what, _shows_progress(args))
 
@@ -599,18 +636,18 @@ def _cmd_sensitivity(args) -> int:
         check_output(args.output, (".nc",), force=args.force)
     if args.n < 2:
         raise ScenarioError("--n", f"= {args.n}: give at least 2")
-    from simcore.executors import check_executor, open_executor
     from simcore.scenario import load_scenario
-    from simcore.sensitivity import format_sensitivity, model_runs, sensitivity
+    from simcore.studies.executors import check_executor, open_executor
+    from simcore.studies.sensitivity import format_sensitivity, model_runs, sensitivity
 
     check_executor(args.cluster, args.scheduler, args.worker_threads)
     loaded = load_scenario(args.scenario, args.overrides)
     if args.method == "sobol":
-        from simcore.sensitivity import check_sobol_n
+        from simcore.studies.sensitivity import check_sobol_n
 
         check_sobol_n(args.n)
     runs = model_runs(args.method, args.n, len(loaded.uncertainty.parameters))
-    from simcore.workload import estimate
+    from simcore.studies.workload import estimate
 
     _check_work(args, estimate(loaded, runs_per_point=runs, held_draws=16), "--n")
     with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
@@ -618,7 +655,7 @@ def _cmd_sensitivity(args) -> int:
         ds = sensitivity(loaded, args.method, args.target, args.n, executor=executor,
                          progress=bar.update)
     if args.output is not None:
-        from simcore.dataset import write_dataset
+        from simcore.data.dataset import write_dataset
 
         try:
             write_dataset(ds, args.output)

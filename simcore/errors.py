@@ -1,4 +1,6 @@
-"""The one error type users see: a bad scenario, reported as one line."""
+"""The one error type users see: a bad scenario value, reported as one line. Also used for a
+bad command-line flag (its key is then the flag, e.g. ``--day``). A leaf: every layer may
+import it; it imports nothing."""
 
 
 class ScenarioError(Exception):

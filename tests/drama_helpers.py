@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simcore.drama.plan import compile_drama
-from simcore.drama.simulate import simulate_groups
+from simcore.kinds.drama.plan import compile_drama
+from simcore.kinds.drama.simulate import simulate_groups
 from simcore.scenario import scenario_from_text
 from tests.cli_helpers import render
 

@@ -1,4 +1,5 @@
-"""A seeded generator of CLI inputs for the fuzz test of the input contract (tests/test_fuzz.py).
+"""A seeded generator of CLI inputs for the fuzz test of the input contract
+(tests/cli/test_fuzz.py).
 
 A variant is one ``simcore`` command line (and, for raw-text variants, the bytes of a scenario
 file). Run variants start from a packaged scenario, a small base of ``--set`` overrides that
@@ -28,7 +29,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from simcore.scenario import packaged_scenarios
-from simcore.scenario.loading import field_bounds
+from simcore.scenario.validation import field_bounds
 from simcore.scenario.schema import Scenario
 
 SEED = 20251111

@@ -5,11 +5,13 @@ import tomllib
 
 import numpy as np
 
-from simcore.plan import compile_plan
+from simcore.kinds.game.plan import compile_plan
+from simcore.kinds.game.simulate import simulate_draw
 from simcore.scenario import packaged_scenarios
-from simcore.scenario.loading import apply_overrides, split_uncertainty, validate
+from simcore.scenario.overrides import apply_overrides
+from simcore.scenario.loading import split_uncertainty
+from simcore.scenario.validation import validate
 from simcore.scenario.schema import RETENTION_TARGET_KEYS
-from simcore.simulate import simulate_draw
 
 
 def plan_for(name: str, *overrides: str, aggregate: bool | None = None,

@@ -16,10 +16,12 @@ import numpy as np
 import pytest
 
 import simcore
-from simcore import cli, workload
+from simcore import cli
+from simcore.data.outputs import check_output, write_atomic, written_by_simcore
 from simcore.errors import ScenarioError
-from simcore.outputs import check_output, write_atomic, written_by_simcore
-from simcore.plan import MAX_USERS_PER_DAY, compile_loaded
+from simcore.kinds.game.plan import compile_loaded
+from simcore.model.acquisition import MAX_USERS_PER_DAY
+from simcore.studies import workload
 
 SMALL = ("simulation.draws=2", "campaign.days=2", "simulation.horizon_days=30")
 
@@ -173,8 +175,8 @@ def test_a_file_simcore_did_not_write_is_kept(tmp_path, suffix):
 
 def test_files_simcore_wrote_are_recognised(tmp_path):
     from simcore import plots
-    from simcore.dataset import write_dataset
-    from simcore.report import build_report
+    from simcore.data.dataset import write_dataset
+    from simcore.text.report import build_report
 
     ds = simcore.run(loaded("reborn_emperor_us"))
     write_dataset(ds, tmp_path / "run.nc")

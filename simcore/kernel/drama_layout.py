@@ -1,4 +1,4 @@
-"""Index layout shared by the drama compile step (``simcore.drama.plan``) and the drama
+"""Index layout shared by the drama compile step (``simcore.kinds.drama.plan``) and the drama
 kernel (``simcore.kernel.drama``): parameter slots and accumulator rows."""
 
 # --- parameter vector slots -------------------------------------------------------------

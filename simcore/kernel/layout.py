@@ -2,7 +2,8 @@
 
 The kernel takes one float64 parameter vector (one draw's parameter set) and fills one
 accumulator block of shape (N_VARS, horizon + 1) per chunk of users. These constants are the
-only contract between ``simcore.plan`` (which fills the vector) and ``simcore.kernel.users``.
+only contract between ``simcore.kinds.game.plan`` (which fills the vector) and
+``simcore.kernel.users``.
 """
 
 # --- parameter vector slots -------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Each chunk of users owns a 4-word uint64 state (from ``numpy.random.SeedSequence``, see
 ``simcore.seeding``); nothing here touches global random state. Samplers are exact algorithms,
-checked against scipy.stats in ``tests/test_rng.py``:
+checked against scipy.stats in ``tests/kernel/test_rng.py``:
 
 * ``uniform``: 53-bit double on (0, 1].
 * ``normal``: Marsaglia's polar method.

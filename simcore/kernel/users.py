@@ -26,7 +26,7 @@ Two samplers, the same distribution of every per-age sum:
       the zero-truncated count, and the purchases fall uniformly on the played days (a
       Poisson process given its count).
     The work per user no longer grows with the days played.
-``tests/test_sampling_equivalence.py`` checks the two against each other.
+``tests/kernel/test_sampling_equivalence.py`` checks the two against each other.
 """
 
 import math

@@ -3,11 +3,11 @@
 The engine, the studies, the summary, the figures and the report ask this registry for the kind
 of a scenario (``for_scenario``) or of a dataset (``for_dataset``: its ``kind`` attribute; files
 written before datasets carried one read as games) and call the ``TitleKind`` it returns; they
-never import a concrete kind. Adding a kind means a module here (plus its model folder) and a
-line in ``_MODULES``.
+never import a concrete kind. Adding a kind means a folder here (its ``kind.py`` holding
+``KIND``) and a line in ``_MODULES`` and ``FIGURES``.
 
-May import: everything below the engine (scenario, kernel, shared model parts, dataset,
-analysis, figure helpers); concrete kinds are imported lazily, by name, from ``_MODULES``.
+May import: everything below the kinds (kernel, scenario, model, data, analysis, figures);
+concrete kinds are imported lazily, by name, from ``_MODULES``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ if TYPE_CHECKING:
     from simcore.scenario import LoadedScenario
 
 # kind name -> module holding its TitleKind as ``KIND`` (imported on first use)
-_MODULES = {"game": "simcore.kinds.game", "drama": "simcore.kinds.drama"}
-# figure kinds of each title kind, beside the shared ones (simcore.plots.KINDS): listed here so
-# the CLI can offer them without importing matplotlib or a kind
+_MODULES = {"game": "simcore.kinds.game.kind", "drama": "simcore.kinds.drama.kind"}
+# figure kinds of each title kind, beside the shared ones (simcore.figures.SHARED): listed here
+# so the CLI can offer them without importing matplotlib or a kind
 FIGURES = {"game": (), "drama": ("funnel", "sources", "pnl")}
+NAMES = tuple(_MODULES)     # the title kinds, as ``[title] kind`` names them
 DEFAULT = "game"            # what a dataset without a ``kind`` attribute is
 
 
@@ -35,7 +36,11 @@ class TitleKind(Protocol):
 
     name: str
     sweep_outcomes: dict        # extra per-(point, draw) outcomes of a sweep: name -> (dims
-                                #   after draw, units, long name), as simcore.sweeps.OUTCOMES
+                                #   after draw, units, long name), as
+                                #   simcore.studies.sweeps.OUTCOMES
+    calibration: Any            # its report model for simcore.studies.calibration (check,
+                                #   central, series, plans, log_likelihood, replicate,
+                                #   forecast_dataset, keep_observed); None: not calibratable
 
     def plans(self, loaded: LoadedScenario, scenarios: list) -> list:
         """The compiled plan of each scenario (one per parameter set or draw) of ``loaded``;
@@ -50,8 +55,12 @@ class TitleKind(Protocol):
         """The run dataset of ``plans`` (draw i on the streams of draw ``streams[i]``)."""
 
     def run(self, loaded: LoadedScenario, progress: Callable[[int], None] | None = None,
-            point: int = 0, draws: np.ndarray | None = None) -> xr.Dataset:
-        """Every draw (or ``draws``) of ``loaded``: the run dataset."""
+            point: int = 0, draws: np.ndarray | None = None, market: int = 0) -> xr.Dataset:
+        """Every draw (or ``draws``) of ``loaded`` on one market: the run dataset. ``market``
+        (its index in a multi-market run, ``simcore.engine.markets``) picks its streams."""
+
+    def warnings(self, loaded: LoadedScenario) -> list[str]:
+        """Lines worth a warning before ``loaded`` runs (it runs anyway)."""
 
     def validate_text(self, loaded: LoadedScenario) -> str:
         """``simcore validate``'s text: every value in use and what the compile made of it."""
@@ -72,7 +81,7 @@ class TitleKind(Protocol):
         """The kind's own figure ``name`` (one of ``FIGURES[kind]``)."""
 
     def draw_size(self, loaded: LoadedScenario) -> Any:
-        """``simcore.workload.DrawSize`` of one draw of ``loaded``."""
+        """``simcore.model.cost.DrawSize`` of one draw of ``loaded``."""
 
 
 def get(name: str) -> TitleKind:

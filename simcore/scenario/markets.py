@@ -1,9 +1,9 @@
 """Each market's scenario, resolved and validated when a scenario loads.
 
 A ``[[markets]]`` table becomes a full scenario: the scenario's values (which describe its
-own ``campaign.region``) moved to the market's region levels (``simcore.regions``: unit cost,
-eCPMs, purchase values scaled by the ratio of the indices; the region's tax rate), the daily
-budget and the shared traffic times the market's budget share, then the market's ``set``
+own ``campaign.region``) moved to the market's region levels (``simcore.scenario.regions``:
+unit cost, eCPMs, purchase values scaled by the ratio of the indices; the region's tax rate),
+the daily budget and the shared traffic times the market's budget share, then the market's ``set``
 overrides. The loader resolves every market, so ``simcore validate`` refuses what
 ``simcore run`` would refuse, and a bad value is named as ``markets.1 (JP).set."key"``.
 """
@@ -15,7 +15,7 @@ import re
 from typing import TYPE_CHECKING
 
 from simcore.errors import ScenarioError
-from simcore.regions import REGION_LEVELS
+from simcore.scenario.regions import REGION_LEVELS
 
 if TYPE_CHECKING:
     from simcore.scenario.loading import LoadedScenario

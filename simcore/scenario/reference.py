@@ -9,7 +9,7 @@ rows give plain text for the terminal (``simcore schema [SECTION]``) and markdow
 
 ``new_scenario(kind, region, monetization)`` writes a commented TOML template (``simcore
 new``) that validates and runs: starting values from public benchmarks for the US, moved
-to the region's levels (``simcore.regions``), and every optional section commented out with
+to the region's levels (``simcore.scenario.regions``), and every optional section commented out with
 a one-line explanation.
 """
 
@@ -26,10 +26,9 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from simcore.errors import ScenarioError
-from simcore.regions import REGION_LEVELS
-from simcore.scenario.loading import field_bounds, model_of, numeric_kind
-from simcore.scenario.schema import (REGIONS, RUN_SHAPE_KEYS, RUN_SHAPE_SECTIONS, Campaign,
-                                     Scenario)
+from simcore.scenario.validation import field_bounds, model_of, numeric_kind
+from simcore.scenario.regions import REGION_LEVELS
+from simcore.scenario.schema import REGIONS, RUN_SHAPE_KEYS, RUN_SHAPE_SECTIONS, Campaign, Scenario
 from simcore.scenario.uncertainty import KINDS, range_text
 
 KINDS_OF_TITLE = ("game", "drama")
@@ -486,8 +485,8 @@ def new_scenario(kind: str, region: str, monetization: str | None = None) -> str
 
     ``kind``: "game" or "drama"; ``region``: one of ``simcore.scenario.schema.REGIONS``;
     ``monetization`` (games only): "iaa" (default), "iap" or "hybrid". Values are US
-    starting values from public benchmarks moved to the region's levels (``simcore.regions``);
-    optional sections are present but commented out.
+    starting values from public benchmarks moved to the region's levels
+    (``simcore.scenario.regions``); optional sections are present but commented out.
     """
     return _template(kind, region, monetization, enable_optional=False)
 

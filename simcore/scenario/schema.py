@@ -16,8 +16,9 @@ from simcore.scenario.base import PurchaseDeductions, Section, field
 from simcore.scenario.base import mode_keys as _mode_keys
 from simcore.scenario.drama import Deal, Series, Unlocks, check_kind
 from simcore.scenario.markets import BARE_KEY, quoted
+from simcore.scenario.regions import REGION_LEVELS
 
-REGIONS = ("US", "JP", "ID", "TH", "VN", "BR", "SA", "TR")
+REGIONS = tuple(REGION_LEVELS)     # the regions simcore has levels for (simcore.scenario.regions)
 # keys that set the shape of a run (its dimensions and streams): never uncertain, and the
 # same in every market
 RUN_SHAPE_SECTIONS = ("simulation",)
@@ -388,7 +389,7 @@ class Quality(Section):
 class Market(Section):
     """One market of a multi-market run: a region with its share of the daily budget. The
     scenario's values (which describe ``campaign.region``) are moved to this region's levels
-    (``simcore.regions``); ``set`` then overrides any field, as ``--set`` would."""
+    (``simcore.scenario.regions``); ``set`` then overrides any field, as ``--set`` would."""
 
     region: Literal[REGIONS] = field(description="Market region")
     budget_share: float = field(unit="share", description="Share of campaign.daily_budget_usd "

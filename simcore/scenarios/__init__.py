@@ -1,0 +1,1 @@
+"""The packaged scenario files (``*.toml``, shipped as package data)."""

@@ -8,11 +8,13 @@ campaign's cohort report, and the forecast drawn from the posterior.
     print(simcore.format_calibration(forecast))
 
 The prior is the scenario's distributions (their copula correlations included); the data is
-the report; the model is the simulator's, through the closed-form moments of a cohort's
-report (``observation``); the posterior is sampled by tempered sequential Monte Carlo
-(``smc``) in the copula's latent space (``latent``); the forecast runs the simulator on
-posterior draws and keeps what was observed (``forecast``); ``checks`` says how well the model
-fits and where the report and the prior disagree.
+the report; the model is the simulator's, through its title kind's report model
+(``simcore.kinds``: a kind's ``calibration``; the game's is ``simcore.kinds.game.observation``,
+the closed-form moments of a cohort's report); the posterior is sampled by tempered sequential
+Monte Carlo (``smc``) in the copula's latent space (``latent``); the forecast runs the
+simulator on posterior draws and keeps what was observed (the kind's ``forecast_dataset``);
+``checks`` says how well the model fits and where the report and the prior disagree; ``sbc``
+tests the whole by simulation-based calibration.
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ import numpy as np
 
 from simcore import seeding
 from simcore.errors import ScenarioError
-from simcore.studies.calibration import checks, forecast, observation
+from simcore.studies.calibration import checks
 from simcore.studies.calibration.latent import TAU_NAMES
 from simcore.studies.calibration.posterior import (
     MAX_PARTICLES,
     MIN_PARTICLES,
     PARTICLES,
-    Model,
+    report_model,
     sample_posterior,
 )
 
@@ -65,12 +67,12 @@ def check_report(loaded, observed) -> None:
 
 def calibrate(loaded, observed, *, particles: int = PARTICLES, draws: int | None = None,
               discrepancy: bool = True, executor=None, progress=None):
-    """Calibrate ``loaded`` (a game scenario, one market, paid ads) on ``observed`` (from
-    ``simcore.read_observed``) and return the forecast dataset.
+    """Calibrate ``loaded`` (one market; for a game, its paid-ads cohorts) on ``observed``
+    (from ``simcore.read_observed``) and return the forecast dataset.
 
     ``particles``: posterior sample size (100-20,000); ``draws``: forecast draws (default the
     scenario's ``simulation.draws``); ``discrepancy``: learn the model's misfit (default; False
-    takes the model as exact, for known-answer checks); ``executor`` (``simcore.executors``,
+    takes the model as exact, for known-answer checks); ``executor`` (``simcore.studies.executors``,
     e.g. a Dask cluster): where the particles' likelihoods and the forecast's draws run, with
     the same result anywhere. ``progress`` is called with 1 per forecast draw.
 
@@ -81,39 +83,32 @@ def calibrate(loaded, observed, *, particles: int = PARTICLES, draws: int | None
     series, report_age), ``ppc_p`` (series, statistic) and attrs ``calibration`` (JSON:
     sampler diagnostics and warnings).
     """
-    from simcore.dataset import build_dataset
-    from simcore.plan import compile_loaded
-
+    report_model(loaded)
     check_report(loaded, observed)
     n_draws = loaded.scenario.simulation.draws if draws is None else int(draws)
     if not 1 <= n_draws <= 100_000:
         raise ScenarioError("draws", f"= {draws}: 1-100000 forecast draws", loaded.source)
     post = sample_posterior(loaded, observed, particles, discrepancy, executor)
-    seed = loaded.scenario.simulation.seed
-    rng = seeding.draw_rng(seeding.CALIBRATION, seed, 1)
+    rng = seeding.draw_rng(seeding.CALIBRATION, loaded.scenario.simulation.seed, 1)
     order = rng.permutation(len(post.plans))
     pick = order[np.arange(n_draws) % order.size]
-    plans = forecast.on_forecast_seed([post.plans[i] for i in pick], seed)
-    spend, activations, sums = forecast.forecast_arrays(plans, observed, progress, executor)
-    money = np.array([(p.money.rewarded_usd, p.money.interstitial_usd, p.money.iap_net_share,
-                       0.0) for p in plans])
     values = {k: v[pick] for k, v in post.values.items()}
-    ds = build_dataset(sums, spend, activations, money, compile_loaded(loaded), loaded, values)
-    ds = forecast.keep_observed(ds, observed)
+    ds = post.model.kind.forecast_dataset(loaded, [post.plans[i] for i in pick], values,
+                                          observed, post.tau[pick], progress, executor)
     return _add_calibration(ds, loaded, observed, post, rng)
 
 
 def _add_calibration(ds, loaded, observed, post, rng):
     """The report, the particles, the fit table, p-values and diagnostics, added to ``ds``."""
-    kinds = post.kinds
+    model = post.model
+    series = model.series
     users = observed["activations"].values
-    for name in (*checks.series(kinds), "spend", "activations", "observed_through"):
-        if name in observed:
-            on = {"cohort": ds.cohort, **({"age": ds.age} if "age" in observed[name].dims
-                                          else {})}
-            kept = name if name == "observed_through" else f"observed_{name}"
-            ds[kept] = observed[name].reindex(on)
-            ds[kept].attrs = dict(observed[name].attrs)
+    for name in observed.data_vars:           # the whole report, as read
+        on = {"cohort": ds.cohort, **({"age": ds.age} if "age" in observed[name].dims
+                                      else {})}
+        kept = name if name == "observed_through" else f"observed_{name}"
+        ds[kept] = observed[name].reindex(on)
+        ds[kept].attrs = dict(observed[name].attrs)
     for prefix, values, tau in (("prior", post.prior_values, post.prior_tau),
                                 ("posterior", post.values, post.tau)):
         for dist in loaded.uncertainty.parameters:
@@ -121,29 +116,28 @@ def _add_calibration(ds, loaded, observed, post, rng):
                                           {"units": dist.unit or "1",
                                            "long_name": f"{prefix} draw of {dist.key}",
                                            "distribution": dist.describe()})
-        for j, name in enumerate(TAU_NAMES if post.prior.discrepancy else ()):
+        for j, name in enumerate(TAU_NAMES if model.prior.discrepancy else ()):
             ds[f"{prefix}_{name}"] = (("particle",), tau[:, j], {
                 "units": "1", "long_name": f"{prefix} draw of the relative discrepancy of "
                 f"{name.split('.')[1]}"})
     sub = np.sort(rng.permutation(len(post.plans))[:PPC_REPLICAS])
-    mom = observation.moments([post.plans[i] for i in sub], observed, kinds)
-    expected, replica = checks.replicate(mom, observed, post.tau[sub], rng)
-    p_values = checks.ppc(observed, kinds, expected, replica, mom, post.tau[sub])
-    names = list(checks.series(kinds))
-    fit = np.quantile(checks.pooled(replica, users), FIT_QUANTILES, axis=0)
+    rep = model.kind.replicate([post.plans[i] for i in sub], observed, series, post.tau[sub],
+                               rng)
+    p_values = checks.ppc(observed, series, rep["expected"], rep["replica"], rep["variance"])
+    fit = np.quantile(checks.pooled(rep["replica"], users), FIT_QUANTILES, axis=0)
     ds["fit_observed"] = (("series", "report_age"),
-                          checks.pooled(checks.grids(observed, kinds), users),
+                          checks.pooled(checks.grids(observed, series), users),
                           {"long_name": "the report pooled over cohorts: active share, "
                            "revenue per activation [USD] at age"})
     ds["fit_predicted"] = (("quantile", "series", "report_age"), fit,
                            {"long_name": "posterior predictive quantiles of fit_observed"})
     ds["ppc_p"] = (("series", "statistic"), p_values,
                    {"long_name": "posterior predictive p-value", "units": "probability"})
-    ds = ds.assign_coords(series=names, statistic=["squares", "trend"],
+    ds = ds.assign_coords(series=list(series), statistic=["squares", "trend"],
                           quantile=list(FIT_QUANTILES),
                           report_age=np.arange(observed.sizes["age"]))
     warnings = _prior_conflicts(loaded, observed, post, rng)
-    for s, name in enumerate(names):
+    for s, name in enumerate(series):
         for j, what in enumerate(("misfit", "trend with age")):
             if p_values[s, j] < checks.PPC_ALPHA:
                 warnings.append(f"{checks.SERIES_NAMES[name]}: the calibrated model misses the "
@@ -164,13 +158,14 @@ def _add_calibration(ds, loaded, observed, post, rng):
 
 
 def _prior_conflicts(loaded, observed, post, rng) -> list[str]:
-    """Warnings where the report lies outside the prior predictive range."""
-    model = Model(loaded, observed, post.prior.discrepancy)
-    plans, valid = model.plans(post.result.prior_z)     # (here: the plans are kept)
+    """Warnings where the report lies outside the prior predictive range (reports replicated
+    from the prior draws, their discrepancy and sampling noise included)."""
+    model = post.model
+    plans, valid = model.plans(post.result.prior_z)
     good = [p for p in plans if p is not None]
     if len(good) < 10:
         return ["fewer than 10 prior draws compile: the prior check was skipped"]
-    mom = observation.moments(good, observed, post.kinds)
-    expected, _ = checks.replicate(mom, observed, np.zeros((len(good), 2)), rng)
+    rep = model.kind.replicate(good, observed, model.series, post.prior_tau[valid], rng)
     values = {k: np.asarray(v)[valid] for k, v in post.prior_values.items()}
-    return checks.conflicts(observed, post.kinds, expected, values, mom.log_activations)
+    return checks.conflicts(observed, model.series, rep["replica"], values,
+                            rep["activations"])

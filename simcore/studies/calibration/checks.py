@@ -11,7 +11,8 @@
   discrepancy term absorbs their size); the trend's p-value is two-sided. Values below
   ``PPC_ALPHA`` are flagged.
 * Prior-data conflict: where the report's pooled figure lies outside the prior predictive
-  range (beyond the ``CONFLICT_QUANTILE`` tails of the prior draws' expected figures), the
+  range (beyond the ``CONFLICT_QUANTILE`` tails of reports replicated from the prior draws,
+  sampling noise and discrepancy included), the
   warning names the uncertain assumption that moves that figure most (rank correlation
   across prior draws) and asks to widen it.
 """
@@ -21,8 +22,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from simcore.studies.calibration import observation
-
 PPC_ALPHA = 0.01
 CONFLICT_QUANTILE = 0.001
 SERIES_NAMES = {"active_users": "active share", "revenue_iaa": "ad revenue per activation",
@@ -31,13 +30,9 @@ SERIES_NAMES = {"active_users": "active share", "revenue_iaa": "ad revenue per a
 UNITS = {"active_users": "1", "revenue_iaa": "USD", "revenue_iap": "USD", "revenue": "USD"}
 
 
-def series(kinds: tuple[str, ...]) -> tuple[str, ...]:
-    return ("active_users", *kinds)
-
-
-def grids(observed, kinds) -> np.ndarray:
-    """The report as [series, cohort, age] (NaN where not observed)."""
-    return np.stack([observed[name].values for name in series(kinds)])
+def grids(observed, series) -> np.ndarray:
+    """The report's ``series`` as [series, cohort, age] (NaN where not observed)."""
+    return np.stack([observed[name].values for name in series])
 
 
 def pooled(grid: np.ndarray, users: np.ndarray) -> np.ndarray:
@@ -49,37 +44,16 @@ def pooled(grid: np.ndarray, users: np.ndarray) -> np.ndarray:
         return np.where(base > 0, total / base, np.nan)
 
 
-def replicate(mom: observation.Moments, observed, tau: np.ndarray,
-              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Expected and one replicated report per parameter set, each [n, series, cohort, age]."""
-    users = observed["activations"].values
-    through = observed["observed_through"].values
-    n_series = 1 + len(mom.kinds)
-    shape = (mom.m1.shape[0], n_series, users.size, observed.sizes["age"])
-    expected, replica = np.full(shape, np.nan), np.full(shape, np.nan)
-    for c in range(users.size):
-        t = int(through[c])
-        mean, cov = observation.cohort_gaussian(mom, max(users[c], 0.0), t, tau)
-        noise = np.einsum("nij,nj->ni", np.linalg.cholesky(cov),
-                          rng.standard_normal(mean.shape))
-        for target, values in ((expected, mean), (replica, mean + noise)):
-            target[:, 0, c, 0] = users[c]
-            target[:, 0, c, 1:t + 1] = values[:, :t]
-            for k in range(n_series - 1):
-                target[:, 1 + k, c, :t + 1] = values[:, t + k * (t + 1):t + (k + 1) * (t + 1)]
-    return expected, replica
-
-
-def ppc(observed, kinds, expected, replica, mom, tau) -> np.ndarray:
-    """Posterior predictive p-values [series, 2]: (squared residuals, trend with age)."""
-    report = grids(observed, kinds)
-    sd = np.sqrt(np.maximum(_variances(mom, observed, tau), 1e-300))
+def ppc(observed, series, expected, replica, variance) -> np.ndarray:
+    """Posterior predictive p-values [series, 2]: (squared residuals, trend with age), from
+    the expected report, one replica and the cells' variances per particle [n, series,
+    cohort, age]."""
+    report = grids(observed, series)
+    sd = np.sqrt(np.maximum(np.nan_to_num(variance), 1e-300))
     ages = np.arange(report.shape[-1], dtype=float)
     out = np.full((report.shape[0], 2), np.nan)
     for s in range(report.shape[0]):
-        seen = np.isfinite(report[s]) & (sd[:, s] > 0).all(axis=0)
-        if s == 0:
-            seen[:, 0] = False                 # age 0: every activated user is active
+        seen = np.isfinite(report[s]) & (np.nan_to_num(variance[:, s]) > 0).all(axis=0)
         if seen.sum() < 2:
             continue
         centred = np.where(seen, ages - ages[seen.nonzero()[1]].mean(), 0.0)
@@ -93,30 +67,16 @@ def ppc(observed, kinds, expected, replica, mom, tau) -> np.ndarray:
     return out
 
 
-def _variances(mom, observed, tau) -> np.ndarray:
-    """Marginal variances [n, series, cohort, age] of the report's cells."""
+def conflicts(observed, series, prior_reports: np.ndarray, prior_values: dict,
+              prior_activations: np.ndarray) -> list[str]:
+    """One line per figure of the report outside the prior predictive range (see the module):
+    ``prior_reports`` [n, series, cohort, age] and ``prior_activations`` [n, cohort] are
+    reports replicated from n prior draws, whose values by key are ``prior_values``."""
     users = observed["activations"].values
-    through = observed["observed_through"].values
-    n_series = 1 + len(mom.kinds)
-    out = np.zeros((mom.m1.shape[0], n_series, users.size, observed.sizes["age"]))
-    for c in range(users.size):
-        t = int(through[c])
-        var = np.einsum("nii->ni", observation.cohort_gaussian(mom, max(users[c], 0.0), t,
-                                                               tau)[1])
-        out[:, 0, c, 1:t + 1] = var[:, :t]
-        for k in range(n_series - 1):
-            out[:, 1 + k, c, :t + 1] = var[:, t + k * (t + 1):t + (k + 1) * (t + 1)]
-    return out
-
-
-def conflicts(observed, kinds, prior_expected: np.ndarray, prior_values: dict,
-              activations_model: np.ndarray) -> list[str]:
-    """One line per figure of the report outside what the prior expects (see the module)."""
-    users = observed["activations"].values
-    report = pooled(grids(observed, kinds), users)
-    prior = pooled(prior_expected, users)
+    report = pooled(grids(observed, series), users)
+    prior = pooled(prior_reports, users)
     lines = []
-    for s, name in enumerate(series(kinds)):
+    for s, name in enumerate(series):
         for age in range(report.shape[1]):
             value = report[s, age]
             if not np.isfinite(value) or (s == 0 and age == 0):
@@ -128,7 +88,7 @@ def conflicts(observed, kinds, prior_expected: np.ndarray, prior_values: dict,
                 break                              # the earliest age says enough
     cpa = observed["spend"].values.sum() / max(users.sum(), 1.0)
     line = _conflict("observed CPA", cpa,
-                     observed["spend"].values.sum() / np.exp(activations_model).sum(axis=1),
+                     observed["spend"].values.sum() / prior_activations.sum(axis=1),
                      prior_values)
     return lines + ([line] if line else [])
 
@@ -137,8 +97,8 @@ def _conflict(what: str, value: float, prior: np.ndarray, prior_values: dict) ->
     usable = np.isfinite(prior)
     prior = prior[usable]
     prior_values = {k: np.asarray(v, dtype=float)[usable] for k, v in prior_values.items()}
-    if prior.size < 10:
-        return ""
+    if prior.size < 10 or np.ptp(prior) <= 1e-9 * max(abs(float(np.median(prior))), 1e-300):
+        return ""                      # no prior spread: nothing to widen
     lo, hi = np.quantile(prior, [CONFLICT_QUANTILE, 1.0 - CONFLICT_QUANTILE])
     if lo <= value <= hi:
         return ""
@@ -154,6 +114,8 @@ def _conflict(what: str, value: float, prior: np.ndarray, prior_values: dict) ->
 
 def _driver(figure: np.ndarray, prior_values: dict) -> str:
     best, key = 0.0, ""
+    if np.ptp(figure) == 0:
+        return key
     for k, v in prior_values.items():
         if np.ptp(v) == 0:
             continue

@@ -17,10 +17,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from simcore.errors import ScenarioError
-from simcore.plan import compile_loaded
-from simcore.retention import RetentionFit, fit_retention, fit_retention_many, survival
 from simcore.scenario.uncertainty import TAIL
-from simcore.studies.calibration.observation import solve_lower
 
 # Prior scale of the relative discrepancy tau (half-normal): active users, revenue. Real
 # cohorts' day-to-day quality moves active users by a few per cent of the curve; revenue per
@@ -62,7 +59,7 @@ class LatentPrior:
     def log_density(self, z: np.ndarray) -> np.ndarray:
         """log prior density of z [n] (up to a constant)."""
         k = len(self.keys)
-        white = solve_lower(np.broadcast_to(self.chol, (z.shape[0], k, k)), z[:, :k])
+        white = _solve_lower(self.chol, z[:, :k])
         return -0.5 * ((white**2).sum(axis=1) + (z[:, k:] ** 2).sum(axis=1))
 
     def values(self, loaded, z: np.ndarray) -> dict[str, np.ndarray]:
@@ -78,70 +75,10 @@ class LatentPrior:
         return np.asarray(TAU_SCALE) * ndtri(0.5 + 0.5 * np.clip(u, 0.0, 1.0 - TAIL))
 
 
-def plans_for(loaded, values: dict[str, np.ndarray], central) -> tuple[list, np.ndarray]:
-    """The compiled plan of each parameter set (None where the values conflict: a field's
-    validation or a retention fit fails) and a boolean [n] of the valid ones.
-
-    Retention fits run for all sets at once (``fit_retention_many``, from the scenario's
-    central fit); a set it does not settle is fitted alone by ``fit_retention``.
-    """
-    n = len(next(iter(values.values())))
-    scenarios = []
-    for i in range(n):
-        try:
-            scenarios.append(loaded.scenario_for({k: v[i] for k, v in values.items()}))
-        except ScenarioError:
-            scenarios.append(None)
-    fits = _retention_fits(scenarios, central.retention)
-    plans = []
-    for s, fit in zip(scenarios, fits):
-        plan = None
-        if s is not None and fit is not None:
-            try:
-                plan = compile_loaded(loaded, s, central.retention, fit)
-            except ScenarioError:
-                plan = None
-        plans.append(plan)
-    return plans, np.array([p is not None for p in plans])
-
-
-def _retention_fits(scenarios: list, start: RetentionFit) -> list:
-    """Each scenario's retention fit (None where no model reaches its targets)."""
-    fits: list = [None] * len(scenarios)
-    rows, targets = [], []
-    for i, s in enumerate(scenarios):
-        if s is None:
-            continue
-        given = s.retention.targets()
-        if given:
-            rows.append(i)
-            targets.append(given)
-        else:
-            fits[i] = _given(s.retention)
-    if not rows:
-        return fits
-    first = scenarios[rows[0]].retention
-    ages = list(targets[0])
-    targets = np.array([list(t.values()) for t in targets])
-    play = np.array([scenarios[i].retention.daily_play_probability for i in rows])
-    params, settled = fit_retention_many(first.model, ages, targets, play, start)
-    exact = len(ages) == (3 if first.model == "bdw" else 2)
-    fitted = play[:, None] * survival(np.asarray(ages, float)[None, :], params[:, :1],
-                                      params[:, 1:2], params[:, 2:])
-    for j, i in enumerate(rows):
-        if settled[j] or (not exact and np.all(np.isfinite(params[j]))):
-            a, b, c = params[j]
-            fits[i] = RetentionFit(first.model, float(a), float(b), float(c), float(play[j]),
-                                   tuple(ages), tuple(targets[j].tolist()),
-                                   tuple(fitted[j].tolist()))
-            continue
-        try:
-            fits[i] = fit_retention(first.model, ages, list(targets[j]), float(play[j]), start)
-        except ScenarioError:
-            fits[i] = None
-    return fits
-
-
-def _given(ret) -> RetentionFit:
-    c = ret.c if ret.model == "bdw" else 1.0
-    return RetentionFit(ret.model, ret.alpha, ret.beta, c, ret.daily_play_probability)
+def _solve_lower(chol: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """chol^-1 z for rows z [n, k], by forward substitution (no BLAS call whose rounding
+    could depend on the thread count)."""
+    out = np.empty_like(z)
+    for i in range(z.shape[1]):
+        out[:, i] = (z[:, i] - np.einsum("nj,j->n", out[:, :i], chol[i, :i])) / chol[i, i]
+    return out

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simcore import seeding
+from simcore import kinds, seeding
 from simcore.errors import ScenarioError
-from simcore.plan import Plan, compile_loaded
-from simcore.studies.calibration import observation, smc
-from simcore.studies.calibration.latent import LatentPrior, plans_for
+from simcore.studies.calibration import smc
+from simcore.studies.calibration.latent import LatentPrior
 
 PARTICLES = 1000          # default particles (posterior sample size)
 # Each particle's likelihood costs ~0.4 ms and a calibration evaluates it ~100 times, so 20,000
@@ -25,14 +24,13 @@ BLOCK_CELLS = 2e7
 
 @dataclass
 class Posterior:
-    """Prior and posterior particles of one calibration, with the model pieces that made them.
+    """Prior and posterior particles of one calibration, with the model that made them.
 
     ``values`` and ``prior_values``: field values [particle] by dotted key; ``tau`` and
     ``prior_tau`` [particle, 2] the discrepancy; ``plans`` the posterior particles' plans.
     """
 
-    prior: LatentPrior
-    kinds: tuple[str, ...]
+    model: Model
     result: smc.SmcResult
     values: dict[str, np.ndarray]
     prior_values: dict[str, np.ndarray]
@@ -41,22 +39,37 @@ class Posterior:
     plans: list
 
 
+def report_model(loaded):
+    """The title kind's report model, after refusing what it does not describe (one line)."""
+    kind = kinds.for_scenario(loaded)
+    if loaded.markets:
+        raise ScenarioError("markets", "calibration reads one market's cohorts; calibrate each "
+                            "market's scenario on its own report", loaded.source)
+    if kind.calibration is None:
+        raise ScenarioError("title.kind", f"= '{kind.name}': calibration has no report model "
+                            f"for a {kind.name} yet (games only)", loaded.source)
+    kind.calibration.check(loaded)
+    return kind.calibration
+
+
 class Model:
     """log prior and log likelihood of latent points for one scenario and report
     (``executor``: where blocks of particles are evaluated; None: here)."""
 
     def __init__(self, loaded, observed, discrepancy: bool = True, executor=None):
         self.loaded, self.observed, self.executor = loaded, observed, executor
+        self.kind = report_model(loaded)
         self.prior = LatentPrior.of(loaded, discrepancy)
-        self.central = compile_loaded(loaded)
-        self.kinds = observation.revenue_kinds(observed, self.central, loaded.source)
+        self.central = self.kind.central(loaded)
+        self.series = self.kind.series(observed, self.central, loaded.source)
 
     def plans(self, z: np.ndarray) -> tuple[list, np.ndarray]:
-        return plans_for(self.loaded, self.prior.values(self.loaded, z), self.central)
+        """Each latent point's plan (None where invalid) and the valid mask [n]."""
+        return self.kind.plans(self.loaded, self.prior.values(self.loaded, z), self.central)
 
     def log_likelihood(self, z: np.ndarray) -> np.ndarray:
         """log p(report | z) [n], by blocks of particles (see ``BLOCK_PARTICLES``)."""
-        cells = (1 + len(self.kinds)) * self.observed.sizes["age"]
+        cells = len(self.series) * self.observed.sizes["age"]
         size = max(16, min(BLOCK_PARTICLES, int(BLOCK_CELLS / cells**2)))
         blocks = [z[i:i + size] for i in range(0, len(z), size)]
         if self.executor is None:
@@ -74,10 +87,9 @@ class Model:
         out = np.full(z.shape[0], -np.inf)
         if valid.any():
             good = [p for p in plans if p is not None]
-            mom = observation.moments(good, self.observed, self.kinds)
-            out[valid] = observation.log_likelihood(mom, self.observed,
-                                                    self.prior.tau(z[valid]))
-        return out
+            out[valid] = self.kind.log_likelihood(good, self.observed, self.series,
+                                                  self.prior.tau(z[valid]))
+        return np.where(np.isfinite(out), out, -np.inf)
 
 
 def _block_task(index: int, loaded, observed, discrepancy: bool, z: np.ndarray) -> np.ndarray:
@@ -85,32 +97,14 @@ def _block_task(index: int, loaded, observed, discrepancy: bool, z: np.ndarray) 
     return Model(loaded, observed, discrepancy).block(z)
 
 
-def check_scenario(loaded) -> None:
-    """Refuse, in one line, what the observation model does not describe (yet)."""
-    s = loaded.scenario
-    if s.title.kind != "game" or loaded.markets:
-        what = "a micro-drama" if s.title.kind != "game" else "a multi-market scenario"
-        raise ScenarioError("", f"calibration reads one market's paid game cohorts; this is "
-                            f"{what}: calibrate one market's game scenario", loaded.source)
-    for section in ("creator", "organic", "share", "quality"):
-        if getattr(s, section, None) is not None:
-            raise ScenarioError(section, f"calibration reads paid-ads cohorts only; remove "
-                                f"[{section}] to calibrate (its users are not in the report "
-                                "model yet)", loaded.source)
-    if s.rules:
-        raise ScenarioError("rules", "calibration assumes the report's spend was set by hand; "
-                            "remove [[rules]] to calibrate", loaded.source)
-
-
 def sample_posterior(loaded, observed, particles: int = PARTICLES,
                      discrepancy: bool = True, executor=None) -> Posterior:
     """Tempered SMC over the scenario's uncertain assumptions and (unless ``discrepancy`` is
     False) the discrepancy; likelihoods on ``executor`` when given."""
-    check_scenario(loaded)
+    model = Model(loaded, observed, discrepancy, executor)
     if isinstance(particles, bool) or not MIN_PARTICLES <= particles <= MAX_PARTICLES:
         raise ScenarioError("particles", f"= {particles}: {MIN_PARTICLES}-{MAX_PARTICLES} "
                             "posterior particles", loaded.source)
-    model = Model(loaded, observed, discrepancy, executor)
     rng = seeding.draw_rng(seeding.CALIBRATION, loaded.scenario.simulation.seed, 0)
     prior_z = model.prior.sample(rng, particles)
     try:
@@ -119,9 +113,8 @@ def sample_posterior(loaded, observed, particles: int = PARTICLES,
         raise ScenarioError("", f"calibration failed: {exc}; the report and the prior "
                             "disagree too much (see the prior check)", loaded.source) from None
     plans, valid = model.plans(result.z)
-    assert valid.all()  # every posterior particle has a finite likelihood
-    return Posterior(model.prior, model.kinds, result,
-                     model.prior.values(loaded, result.z),
-                     model.prior.values(loaded, prior_z),
-                     model.prior.tau(result.z), model.prior.tau(prior_z),
-                     [p for p in plans if isinstance(p, Plan)])
+    if not valid.all():          # every posterior particle has a finite likelihood
+        raise AssertionError("a posterior particle without a plan")
+    return Posterior(model, result, model.prior.values(loaded, result.z),
+                     model.prior.values(loaded, prior_z), model.prior.tau(result.z),
+                     model.prior.tau(prior_z), plans)

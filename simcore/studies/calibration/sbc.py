@@ -4,10 +4,11 @@ calibrated forecast's interval a true claim about frequency?
 Replication r draws a truth from the prior (draw 0 of the scenario with seed ``seed + r``:
 its uncertain values, then its campaign and users simulated), with a discrepancy tau from its
 prior added to every observed cell as the observation model says (sd tau x the cell's
-expected value); reports its first ``days`` calendar days; calibrates on that report; and
-compares the forecast with the truth's ROAS at each age: the truth's rank among the forecast
-draws (uniform on 0..draws when the method is calibrated) and whether each central interval
-covers it. The truth keeps the reported values where observed, as the forecast does: a real
+expected value) and carried over the cells still to come as a persistent factor (as the
+forecast assumes, the kind's ``carry_discrepancy``); reports its first ``days`` calendar
+days; calibrates on that report; and compares the forecast with the truth's ROAS at each
+age: the truth's rank among the forecast draws (uniform on 0..draws when the method is
+calibrated) and whether each central interval covers it. The truth keeps the reported values where observed, as the forecast does: a real
 campaign's report is what happened.
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from simcore import seeding
 from simcore.errors import ScenarioError
-from simcore.studies.calibration import calibrate, forecast, observation
+from simcore.studies.calibration import calibrate
 from simcore.studies.calibration.latent import TAU_SCALE
 
 AGES = (30, 90, 180)
@@ -29,51 +30,48 @@ LEVELS = (0.5, 0.8, 0.95)
 @dataclass(frozen=True)
 class Replication:
     """One replication: truth ROAS [age], its rank among the forecast draws [age], coverage
-    [age, level] and the forecast's interval widths [age, level]."""
+    [age, level] and the forecast's interval widths [age, level]; each uncertain
+    assumption's true value's rank among the posterior particles [key] (the SBC of the
+    posterior itself)."""
 
     truth: np.ndarray
     rank: np.ndarray
     covered: np.ndarray
     width: np.ndarray
     draws: int
+    param_rank: np.ndarray
+    particles: int
 
 
 def truth_and_report(loaded, days: int, rng: np.random.Generator):
     """(truth dataset of one draw, its report through calendar day ``days`` - 1)."""
-    import simcore
-    from simcore.observed import from_run
+    from simcore.data.observed import from_run
+    from simcore.engine.run import run
     from simcore.studies.calibration.posterior import Model
 
-    truth = simcore.run(loaded, draws=np.array([0]))
+    truth = run(loaded, draws=np.array([0]))
     report = from_run(truth, 0, days)
     model = Model(loaded, report)
-    plan = model.central if not loaded.uncertainty.parameters else _truth_plan(loaded, model)
-    mom = observation.moments([plan], report, model.kinds)
-    tau = np.asarray(TAU_SCALE) * np.abs(rng.standard_normal(2))
-    users = report["activations"].values
-    through = report["observed_through"].values
-    for c in range(users.size):
-        t = int(through[c])
-        mean, _ = observation.cohort_gaussian(mom, users[c], t, np.zeros((1, 2)))
-        noise = tau[[0] * t + [1] * (t + 1) * len(model.kinds)] * mean[0] * \
-            rng.standard_normal(mean.shape[1])
-        report["active_users"].values[c, 1:t + 1] += noise[:t]
-        for k, name in enumerate(model.kinds):
-            report[name].values[c, :t + 1] += noise[t + k * (t + 1):t + (k + 1) * (t + 1)]
-    if "revenue_iaa" in report:
-        report["revenue"].values[:] = report["revenue_iaa"].values + report["revenue_iap"].values
-    return forecast.keep_observed(truth, report), report
-
-
-def _truth_plan(loaded, model):
     values = {k: v[[0]] for k, v in loaded.uncertainty.sample(
         loaded.scenario.simulation.seed, [0]).items()}
-    from simcore.studies.calibration.latent import plans_for
-
-    plans, valid = plans_for(loaded, values, model.central)
+    plans, valid = model.kind.plans(loaded, values, model.central)
     if not valid[0]:
-        raise ScenarioError("", "the truth's values do not compile")
-    return plans[0]
+        raise ScenarioError("", "the truth's values do not compile", loaded.source)
+    expected = model.kind.replicate(plans, report, model.series, np.zeros((1, 2)),
+                                    rng)["expected"][0]
+    tau = np.asarray(TAU_SCALE) * np.abs(rng.standard_normal(2))
+    for s, name in enumerate(model.series):
+        cells = np.isfinite(report[name].values) & (expected[s] > 0)
+        if name == "active_users":
+            cells[:, 0] = False                 # age 0: the activations, exactly
+        noise = tau[min(s, 1)] * expected[s] * rng.standard_normal(expected[s].shape)
+        report[name].values[:] = np.where(cells, report[name].values + noise,
+                                          report[name].values)
+    if "revenue_iaa" in report:
+        report["revenue"].values[:] = report["revenue_iaa"].values + report["revenue_iap"].values
+    # the same model error persists over what is still to come, as the forecast assumes
+    future = model.kind.carry_discrepancy(truth, tau[None, :], loaded.scenario.simulation.seed)
+    return model.kind.keep_observed(future, report), report
 
 
 def replicate(loaded, days: int, particles: int, draws: int) -> Replication:
@@ -90,7 +88,11 @@ def replicate(loaded, days: int, particles: int, draws: int) -> Replication:
         lo, hi = np.quantile(roas, [(1 - level) / 2, (1 + level) / 2], axis=0)
         covered[:, j] = (lo <= true_roas) & (true_roas <= hi)
         width[:, j] = hi - lo
-    return Replication(true_roas, rank, covered, width, draws)
+    keys = loaded.uncertainty.keys
+    param_rank = np.array([(fc[f"posterior_{k}"].values
+                            < float(truth[f"param_{k}"].values[0])).sum() for k in keys])
+    return Replication(true_roas, rank, covered, width, draws, param_rank,
+                       fc.sizes["particle"])
 
 
 def run_sbc(loaded, replications: int, days: int, particles: int, draws: int,
@@ -123,13 +125,15 @@ def coverage_table(reps: list[Replication]) -> tuple[np.ndarray, np.ndarray]:
     return cov, np.sqrt(levels * (1 - levels) / len(reps))
 
 
-def rank_uniformity(reps: list[Replication], bins: int = 10) -> np.ndarray:
+def rank_uniformity(reps: list[Replication], bins: int = 10,
+                    parameters: bool = False) -> np.ndarray:
     """Chi-square p-value [age] of the truth's ranks against uniform on 0..draws, in
-    ``bins`` equal bins."""
+    ``bins`` equal bins (``parameters``: of the true values' ranks among the posterior
+    particles [key])."""
     from scipy import stats
 
-    draws = reps[0].draws
-    ranks = np.array([r.rank for r in reps])            # [rep, age]
+    draws = reps[0].particles if parameters else reps[0].draws
+    ranks = np.array([r.param_rank if parameters else r.rank for r in reps])
     edges = np.linspace(0, draws + 1, bins + 1)
     out = []
     for a in range(ranks.shape[1]):

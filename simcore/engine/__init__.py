@@ -1,0 +1,2 @@
+"""Run any scenario: its title kind's run through the registry, or several markets added up.
+May import kinds and everything below them."""

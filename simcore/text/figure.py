@@ -1,0 +1,39 @@
+"""Any figure of a run by name: a figure every run has (``simcore.figures.plots.KINDS``) or one
+of its title kind's own (``simcore.kinds.FIGURES``), as ``simcore plot --kind`` draws it."""
+
+from __future__ import annotations
+
+from matplotlib.figure import Figure
+
+from simcore import kinds
+from simcore.errors import ScenarioError
+from simcore.figures import FORECAST
+from simcore.figures.forecast import forecast
+from simcore.figures.plots import KINDS, fan, histogram, ltv, payback, tornado
+
+
+def plot(ds, kind: str, day: int = 7, target: float = 1.0, basis: str = "paid") -> Figure:
+    """The figure ``kind`` (a key of ``KINDS``, or one of the run's title kind's own,
+    ``simcore.kinds.FIGURES``), given the day, target and basis (``simcore.analysis.BASES``)
+    it uses."""
+    own = kinds.FIGURES[kinds.name_of(ds)]
+    if kind in FORECAST:
+        return forecast(ds, basis=basis)
+    if kind in own:
+        return kinds.for_dataset(ds).figure(ds, kind)
+    if kind not in KINDS:
+        others = {k: name for name, figs in kinds.FIGURES.items() for k in figs}
+        if kind in others:
+            raise ScenarioError("--kind", f"= {kind!r}: a figure of a {others[kind]} run; "
+                                f"this run is a {kinds.name_of(ds)}")
+        raise ScenarioError("--kind", f"= {kind!r}: use one of "
+                            f"{', '.join((*KINDS, *FORECAST, *own))}")
+    if kind == "fan":
+        return fan(ds, target=target, basis=basis)
+    if kind == "payback":
+        return payback(ds, target=target, basis=basis)
+    if kind == "hist":
+        return histogram(ds, day=day, target=target, basis=basis)
+    if kind == "tornado":
+        return tornado(ds, day=day, basis=basis)
+    return ltv(ds, basis=basis)
