@@ -112,3 +112,13 @@ def chunk_layout(seed: int, draw: int, groups: list[tuple[int, int, int]], point
                 held = 0
     if held:
         yield np.concatenate(users), np.concatenate(slots), np.concatenate(states)
+
+
+OUT_OF_SAMPLE = 16  # the root seed of an out-of-sample check (simcore.studies.allocation)
+
+
+def out_of_sample_seed(seed: int) -> int:
+    """A root seed derived from ``seed`` for a check on fresh streams: every stream it keys
+    (uncertain parameters, campaigns, users) differs from those of ``seed``. In 0 .. 2**63-1."""
+    state = np.random.SeedSequence(seed, spawn_key=(OUT_OF_SAMPLE,)).generate_state(2, np.uint64)
+    return int(state[0] >> np.uint64(1))
