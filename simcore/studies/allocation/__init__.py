@@ -141,6 +141,11 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         target = check_target(target, "--chance")
         chance = Chance(age, float(target), float(probability))
     cells = cells_of(loaded, over)
+    bounds_of(cells, total, lower, upper, at_most)            # checked in the user's order
+    # solved in a canonical order (by region), shown in the scenario's: the order of
+    # [[markets]] changes nothing, to the last bit
+    shown = [c.name for c in cells]
+    cells = sorted(cells, key=lambda c: c.stream)
     lo, hi = bounds_of(cells, total, lower, upper, at_most)
     grids = np.stack([budget_grid(hi.max() if h <= 0 else h, grid_points) for h in hi])
     response = simulate_response(cells, grids, executor=executor, block_draws=block_draws,
@@ -159,7 +164,8 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
     if out_of_sample:
         oos = simulate_allocation(cells, sol.budgets, fresh_seed(s.simulation.seed),
                                   executor, block_draws, progress)
-    return allocation_dataset(loaded, cells, problem, curves, sol, neutral.budgets, oos)
+    ds = allocation_dataset(loaded, cells, problem, curves, sol, neutral.budgets, oos)
+    return ds.isel(cell=[[c.name for c in cells].index(name) for name in shown])
 
 
 def evaluate(problem: Problem, curves: Curves, x: np.ndarray) -> dict[str, np.ndarray]:
