@@ -186,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CVaR level: the mean loss of the worst 1 - A of draws (default 0.95)")
     p.add_argument("--chance", metavar="AGE:TARGET:P",
                    help="require P(ROAS at AGE >= TARGET) >= P, e.g. 30:1:0.8")
+    p.add_argument("--chance-method", default="milp", choices=("milp", "cvar"),
+                   help="milp: the chance constraint exactly on the draws, one binary per draw "
+                        "(default); cvar: its conservative CVaR approximation (a linear "
+                        "programme, also the fallback when the MILP finds nothing in time)")
     p.add_argument("--min", dest="lower", action="append", default=[], metavar="CELL=USD",
                    help="lower bound of a market's daily budget, e.g. --min US=1000 "
                         "(repeatable)")
@@ -515,8 +519,9 @@ def _cmd_optimize(args) -> int:
     with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
             _progress(args, len(cells) * (args.grid_points + 1) * blocks, "tasks") as bar:
         ds = optimize(loaded, total, (args.over,), args.objective, args.lam, args.cvar_alpha,
-                      chance, lower, upper, args.at_most, args.grid_points, executor,
-                      args.block_draws, bar.update)
+                      chance, lower, upper, args.at_most, args.grid_points,
+                      args.chance_method, executor=executor, block_draws=args.block_draws,
+                      progress=bar.update)
     from simcore.text.allocation import format_allocation
 
     if args.output is not None:

@@ -51,4 +51,6 @@ def format_allocation(ds: xr.Dataset) -> str:
                      f"{_usd(a['oos_expected_profit_se_usd'])} USD")
     lines.append(f"binding: {a['binding'] or 'nothing (every cell interior)'}")
     lines.append(f"solved by {a['method']} ({a['milp_seconds']:.2f} s in HiGHS)")
+    if a.get("notes"):
+        lines.append(f"note: {a['notes']}")
     return "\n".join(lines)

@@ -247,4 +247,42 @@ def test_infeasible_chance_says_by_how_much():
     with pytest.raises(ScenarioError) as err:
         solve(problem)
     assert err.value.key == "--chance"
-    assert "at most 0 of the draws reach it (0.8 short)" in err.value.message
+    assert "at most 0 of the draws reaching it (0.8 short)" in err.value.message
+
+
+def risky_and_safe(draws=300, total=1000.0, seed=4):
+    """Cell 0 pays more on average with a lognormal shock per draw; cell 1 is certain."""
+    rng = np.random.default_rng(seed)
+    grid = np.stack([budget_grid(total, 6)] * 2)
+    shock = rng.lognormal(0.0, 0.6, draws)
+    risky = hill_revenue(grid[0][:, None], 1.2, 0.25, 3000.0) * shock / shock.mean()
+    safe = hill_revenue(grid[1][:, None], 0.9, 0.25, 3000.0) * np.ones(draws)
+    spend = DAYS * np.repeat(grid[:, :, None], draws, axis=2)
+    return grid, spend, np.stack([risky, safe])
+
+
+def p_at_least(problem, x, target):
+    curves = Curves(problem)
+    rev = np.stack([f(xc) for f, xc in zip(curves.age, x)]).sum(0)
+    return float((rev >= target * DAYS * x.sum()).mean())
+
+
+@pytest.mark.parametrize("method", ["milp", "cvar"])
+def test_chance_constraint_exact_and_conservative(method):
+    grid, spend, rev = risky_and_safe()
+    total, target = 1000.0, 2.5            # the safe cell alone returns 2.7 at this total
+    free = Problem(grid, spend, rev, total, np.zeros(2), np.full(2, total))
+    x_free = solve(free).budgets
+    chance = Chance(30, target, 0.8)
+    p = Problem(grid, spend, rev, total, np.zeros(2), np.full(2, total), chance=chance,
+                revenue_chance=rev, chance_method=method)
+    x = solve(p).budgets
+    assert p_at_least(p, x_free, target) < 0.8            # the risk-neutral answer breaks it
+    assert p_at_least(p, x, target) >= 0.8
+    profit = lambda x: float(np.mean([f(xc) for f, xc in zip(Curves(p).rev, x)], axis=1).sum()
+                             - DAYS * x.sum())
+    assert profit(x) <= profit(x_free) + 1e-6
+    if method == "cvar":     # conservative: no more profit than the exact constraint allows
+        exact = solve(Problem(grid, spend, rev, total, np.zeros(2), np.full(2, total),
+                              chance=chance, revenue_chance=rev)).budgets
+        assert profit(x) <= profit(exact) + 1e-6

@@ -91,7 +91,8 @@ def _check_risk(objective: str, lam: float, alpha: float) -> None:
 
 def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str = "mean",
              lam: float = 0.0, alpha: float = 0.95, chance=None, lower=None, upper=None,
-             at_most: bool = False, grid_points: int = 6, executor=None,
+             at_most: bool = False, grid_points: int = 6, chance_method: str = "milp",
+             time_limit_s: float = 60.0, executor=None,
              block_draws: int | None = None, progress: Callable[[int], None] | None = None,
              out_of_sample: bool = True) -> xr.Dataset:
     """The daily budget of each cell that maximises the objective under the constraints.
@@ -114,6 +115,10 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         Bounds per cell (default 0 and the total).
     grid_points : int
         Simulated budgets per cell (geometric up to the cell's upper bound; 0 is added).
+    chance_method : "milp" | "cvar"
+        The chance constraint exactly on the draws (one binary per draw), or by its
+        conservative CVaR approximation (a linear programme; also the fallback when the MILP
+        finds no allocation within ``time_limit_s`` [s]).
     executor, block_draws, progress
         Where the tasks run (``simcore.studies.executors``), draws per task, and a callback
         called with 1 per finished task.
@@ -134,6 +139,8 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
     s = loaded.scenario
     total = check_total(total_budget_usd)
     _check_risk(objective, float(lam), float(alpha))
+    if chance_method not in ("milp", "cvar"):
+        raise ScenarioError("--chance-method", f"= {chance_method!r}: use milp or cvar")
     horizon = s.simulation.horizon_days
     if chance is not None:
         age, target, probability = chance
@@ -153,7 +160,8 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
     age_c = chance.age if chance is not None else horizon
     problem = Problem(response.grid, response.spend, response.revenue[..., horizon], total,
                       lo, hi, at_most, objective, float(lam), float(alpha), chance,
-                      response.revenue[..., age_c])
+                      response.revenue[..., age_c], chance_method=chance_method,
+                      time_limit=float(time_limit_s))
     curves = Curves(problem)
     sol = solve(problem, curves)
     neutral = sol if (chance is None and lam == 0 and objective == "mean") else solve(
@@ -242,6 +250,7 @@ def allocation_dataset(loaded, cells, problem: Problem, curves: Curves, sol, neu
         "age": age, "target": target,
         "chance_probability": ch.probability if ch is not None else math.nan,
         "method": sol.method, "milp_seconds": sol.milp_seconds,
+        "notes": "; ".join(sol.notes),
         "expected_profit_usd": float(profit.mean()),
         "expected_profit_risk_neutral_usd": float(evaluate(problem, curves, neutral)
                                                   ["net_profit"].mean()),

@@ -63,6 +63,8 @@ class Problem:
     chance: Chance | None = None
     revenue_chance: np.ndarray | None = None   # [cell, point, draw] through chance.age
     refine: int = 4
+    chance_method: str = "milp"   # "milp" (one binary per draw) or "cvar" (approximation)
+    time_limit: float = 60.0      # seconds HiGHS may take [s]
 
 
 @dataclass
@@ -144,10 +146,15 @@ def _linear(values: np.ndarray, widths: np.ndarray) -> bool:
 
 
 def solve_milp(p: Problem, curves: Curves, maximise_chance: bool = False,
-               time_limit: float = 120.0):
+               time_limit: float = 60.0, chance_by_cvar: bool = False):
     """The MILP of the module docstring; returns (budgets [USD/day], set of draws meeting
     the target or None, status). ``maximise_chance``: maximise the share of draws meeting
-    the target instead (to say how far an infeasible chance constraint is)."""
+    the target instead (to say how far an infeasible chance constraint is).
+    ``chance_by_cvar``: the chance constraint by its conservative CVaR approximation
+    (Nemirovski & Shapiro 2006): CVaR_p of target x spend - revenue at the age <= 0, i.e.
+    t + sum_d v_d / ((1 - p) D) <= 0 with v_d >= target S_d - R_age_d - t, v >= 0; it
+    implies P(ROAS >= target) >= p and needs no binaries. ``status``: HiGHS's (0 optimal,
+    1 time or iteration limit, 2 infeasible)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import lil_matrix
 
@@ -170,7 +177,8 @@ def solve_milp(p: Problem, curves: Curves, maximise_chance: bool = False,
     u_at = t_at + 1 if use_cvar else t_at
     y_at = u_at + n_draws if use_cvar else u_at
     use_chance = p.chance is not None
-    n_var = y_at + (n_draws if use_chance else 0)
+    by_cvar = use_chance and chance_by_cvar and not maximise_chance
+    n_var = y_at + (n_draws + (1 if by_cvar else 0) if use_chance else 0)
 
     cost = np.zeros(n_var)
     lo, hi = np.zeros(n_var), np.full(n_var, np.inf)
@@ -191,7 +199,9 @@ def solve_milp(p: Problem, curves: Curves, maximise_chance: bool = False,
         weight = 1.0 if p.objective == "cvar" else p.lam
         lo[t_at], cost[t_at] = -np.inf, weight
         cost[u_at:y_at] = weight / ((1.0 - p.alpha) * n_draws)
-    if use_chance:
+    if by_cvar:                                    # t2 free, v[draw] >= 0
+        lo[y_at] = -np.inf
+    elif use_chance:
         integrality[y_at:], hi[y_at:] = 1, 1
 
     rows, lower_b, upper_b = [], [], []
@@ -241,14 +251,24 @@ def solve_milp(p: Problem, curves: Curves, maximise_chance: bool = False,
         for d in range(n_draws):
             for c in range(n_cells):
                 A[r, d_at[c]:d_at[c + 1]] = slope[c]["age"][:, d] - tau * slope[c]["spd"][:, d]
-            A[r, y_at + d] = -big[d]
-            lower_b.append(-big[d] - h0[d])
+            if by_cvar:                            # v_d + t2 + h_d(x) >= 0
+                A[r, y_at], A[r, y_at + 1 + d] = 1.0, 1.0
+                lower_b.append(-h0[d])
+            else:                                  # h_d(x) >= -M_d (1 - y_d)
+                A[r, y_at + d] = -big[d]
+                lower_b.append(-big[d] - h0[d])
             upper_b.append(np.inf)
             r += 1
-        A[r, y_at:] = 1.0
-        need = 0 if maximise_chance else math.ceil(p.chance.probability * n_draws - 1e-9)
-        lower_b.append(need)
-        upper_b.append(np.inf)
+        if by_cvar:                                # t2 + sum v / ((1 - p) D) <= 0
+            A[r, y_at] = 1.0
+            A[r, y_at + 1:] = 1.0 / ((1.0 - p.chance.probability) * n_draws)
+            lower_b.append(-np.inf)
+            upper_b.append(0.0)
+        else:
+            A[r, y_at:] = 1.0
+            need = 0 if maximise_chance else math.ceil(p.chance.probability * n_draws - 1e-9)
+            lower_b.append(need)
+            upper_b.append(np.inf)
         r += 1
     res = milp(cost, integrality=integrality, bounds=Bounds(lo, hi),
                constraints=LinearConstraint(A.tocsr(), lower_b, upper_b),
@@ -256,7 +276,15 @@ def solve_milp(p: Problem, curves: Curves, maximise_chance: bool = False,
     if res.x is None:
         return None, None, res.status
     x = np.array([res.x[d_at[c]:d_at[c + 1]].sum() for c in range(n_cells)])
-    met = None if not use_chance else np.flatnonzero(res.x[y_at:] > 0.5)
+    met = None
+    if use_chance:
+        if by_cvar:          # the draws that meet the target at the approximation's answer
+            h = h0 + sum(((slope[c]["age"] - tau * slope[c]["spd"])
+                          * res.x[d_at[c]:d_at[c + 1]][:, None]).sum(axis=0)
+                         for c in range(n_cells))
+            met = np.flatnonzero(h >= 0)
+        else:
+            met = np.flatnonzero(res.x[y_at:] > 0.5)
     return np.clip(x, p.lower, p.upper), met, res.status
 
 
@@ -319,19 +347,36 @@ def solve(p: Problem, curves: Curves | None = None) -> Solution:
 
     curves = Curves(p) if curves is None else curves
     start = time.perf_counter()
-    x, met, status = solve_milp(p, curves)
+    by_cvar = p.chance is not None and p.chance_method == "cvar"
+    x, met, status = solve_milp(p, curves, time_limit=p.time_limit, chance_by_cvar=by_cvar)
+    notes = []
+    if x is None and status == 1 and p.chance is not None and not by_cvar:
+        # no allocation found in time (not proven infeasible): the conservative approximation
+        notes.append(f"the chance constraint's MILP found no allocation in {p.time_limit:g} s; "
+                     "solved with its conservative CVaR approximation instead")
+        by_cvar = True
+        x, met, status = solve_milp(p, curves, time_limit=p.time_limit, chance_by_cvar=True)
     seconds = time.perf_counter() - start
     if x is None:
         if p.chance is not None:
-            best, met_best, _ = solve_milp(p, curves, maximise_chance=True)
+            best, met_best, st = solve_milp(p, curves, maximise_chance=True,
+                                            time_limit=p.time_limit)
             reach = 0.0 if met_best is None else met_best.size / p.spend.shape[2]
-            raise ScenarioError("--chance", f"{p.chance.label()} >= {p.chance.probability:g} "
-                                f"cannot be met with this total and these bounds: at most "
-                                f"{reach:.3g} of the draws reach it ({p.chance.probability - reach:.3g} "
-                                "short)")
+            bound = "at most" if st == 0 else "the best allocation found in " \
+                f"{p.time_limit:g} s has"
+            how = " (its CVaR approximation, which is conservative)" if by_cvar else ""
+            raise ScenarioError("--chance", f"{p.chance.label()} >= {p.chance.probability:g}"
+                                f"{how} cannot be met with this total and these bounds: "
+                                f"{bound} {reach:.3g} of the draws reaching it "
+                                f"({p.chance.probability - reach:.3g} short)")
         raise ScenarioError("--total-budget", f"no allocation meets the bounds (HiGHS status "
                             f"{status})")
-    sol = Solution(x, "MILP (HiGHS) on piecewise-linear responses", seconds)
+    if status == 1:
+        notes.append(f"HiGHS stopped at its {p.time_limit:g} s limit with a feasible, perhaps "
+                     "not optimal, allocation")
+    method = "MILP (HiGHS) on piecewise-linear responses" + (
+        ", chance constraint by its CVaR approximation (conservative)" if by_cvar else "")
+    sol = Solution(x, method, seconds, notes)
     if p.objective == "mean" and p.lam == 0:
         better = polish(p, curves, x, met)
         if better is not None:
