@@ -30,7 +30,8 @@ def format_allocation(ds: xr.Dataset) -> str:
                 if math.isfinite(a["chance_probability"]) else ""), "",
              f"{'cell':>8} {'USD/day':>10} {'share':>6} {'marginal':>9} {'bound':>6} "
              f"{'risk-neutral':>13}",
-             f"{'':>8} {'':>10} {'':>6} {'ROAS':>9} {'':>6} {'USD/day':>13}"]
+             f"{'':>8} {'':>10} {'':>6} {'ROAS D' + str(a['horizon_days']):>9} {'':>6} "
+             f"{'USD/day':>13}"]
     for i, name in enumerate(ds.cell.values):
         lines.append(f"{str(name):>8} {_usd(float(ds.allocation_usd_per_day[i])):>10} "
                      f"{float(ds.share[i]):>6.1%} {float(ds.marginal_roas[i]):>9.3f} "
@@ -41,7 +42,7 @@ def format_allocation(ds: xr.Dataset) -> str:
               f"expected profit: {_usd(a['expected_profit_usd'])} USD (risk-neutral "
               f"allocation: {_usd(a['expected_profit_risk_neutral_usd'])} USD)",
               f"P(loss): {a['p_loss']:.1%}   CVaR{alpha:g} of the loss (mean of the worst "
-              f"{1 - alpha:.0%}): {_usd(a['cvar_loss_usd'])} USD",
+              f"{1 - alpha:.0%}; negative: a profit): {_usd(a['cvar_loss_usd'])} USD",
               f"{rule}: {a['p_roas_at_least']:.1%} in sample (risk-neutral allocation: "
               f"{a['p_roas_at_least_risk_neutral']:.1%})"]
     if "oos_p_roas_at_least" in a:

@@ -247,7 +247,7 @@ def allocation_dataset(loaded, cells, problem: Problem, curves: Curves, sol, neu
         **dataset.scenario_attrs(loaded),
         "total_budget_usd_per_day": total, "at_most": int(problem.at_most),
         "objective": problem.objective, "lambda": problem.lam, "cvar_alpha": alpha,
-        "age": age, "target": target,
+        "age": age, "target": target, "horizon_days": horizon,
         "chance_probability": ch.probability if ch is not None else math.nan,
         "method": sol.method, "milp_seconds": sol.milp_seconds,
         "notes": "; ".join(sol.notes),
