@@ -14,8 +14,8 @@ import sys
 import time
 
 import numpy as np
-
 from machine import cpu_model
+
 from simcore.scenario import load_scenario
 from simcore.studies.allocation import fresh_seed
 from simcore.studies.allocation.cells import bounds_of, budget_grid, cells_of

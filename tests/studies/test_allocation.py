@@ -106,7 +106,7 @@ def hill_problem(total, points, draws=3, **kw):
 @pytest.mark.parametrize("points", [6, 10])
 def test_known_answer_equal_marginal_roas(points):
     total = 5000.0
-    exact, m = analytic_optimum(total)
+    exact, _m = analytic_optimum(total)
     assert (exact > 0).all()                                  # every cell interior
     problem = hill_problem(total, points)
     sol = solve(problem)

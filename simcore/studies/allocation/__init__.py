@@ -49,7 +49,7 @@ from simcore.studies.allocation.solve import Chance, Curves, Problem, cvar, solv
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["optimize", "parse_chance", "fresh_seed", "evaluate"]
+__all__ = ["evaluate", "fresh_seed", "optimize", "parse_chance"]
 OBJECTIVES = ("mean", "cvar")
 
 
@@ -164,10 +164,10 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
                       time_limit=float(time_limit_s))
     curves = Curves(problem)
     sol = solve(problem, curves)
-    neutral = sol if (chance is None and lam == 0 and objective == "mean") else solve(
-        Problem(problem.grid, problem.spend, problem.revenue, total, lo, hi, at_most),
-        Curves(Problem(problem.grid, problem.spend, problem.revenue, total, lo, hi,
-                       at_most)))
+    neutral = sol
+    if chance is not None or lam != 0 or objective != "mean":   # the comparison's answer
+        neutral = solve(Problem(problem.grid, problem.spend, problem.revenue, total, lo, hi,
+                                at_most))
     oos = None
     if out_of_sample:
         oos = simulate_allocation(cells, sol.budgets, fresh_seed(s.simulation.seed),

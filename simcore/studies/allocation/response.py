@@ -52,19 +52,6 @@ class Response:
     spend: np.ndarray
     revenue: np.ndarray
 
-    def at_age(self, age: int) -> np.ndarray:
-        """Cumulative paid net revenue through ``age`` [cell, point, draw] (USD)."""
-        return self.revenue[..., age]
-
-    def interpolants(self, age: int):
-        """Per cell: (revenue through ``age``, spend) PCHIP interpolants of the budget, each
-        returning [draw] values (monotone where the grid values are)."""
-        from scipy.interpolate import PchipInterpolator
-
-        return [(PchipInterpolator(self.grid[c], self.at_age(age)[c], axis=0),
-                 PchipInterpolator(self.grid[c], self.spend[c], axis=0))
-                for c in range(self.grid.shape[0])]
-
 
 def simulate_response(cells: list[Cell], grids: np.ndarray, draws: np.ndarray | None = None,
                       executor=None, block_draws: int | None = None,

@@ -26,6 +26,7 @@ and ROAS_age_d(x) = sum_c R_age_dc(x_c) / sum_c S_dc(x_c).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -109,7 +110,7 @@ def cvar(loss: np.ndarray, alpha: float) -> float:
     1 - alpha of them (Rockafellar-Uryasev's minimum, the boundary draw weighted)."""
     d = np.sort(np.asarray(loss, dtype=float))[::-1]
     tail = (1.0 - alpha) * d.size
-    k = int(math.floor(tail + 1e-12))
+    k = math.floor(tail + 1e-12)
     part = d[:k].sum() + (d[k] * (tail - k) if k < d.size else 0.0)
     return float(part / tail)
 
@@ -123,7 +124,7 @@ def _segments(p: Problem, curves: Curves):
     for c in range(p.grid.shape[0]):
         g = p.grid[c]
         pts = np.unique(np.concatenate(
-            [np.linspace(a, b, p.refine + 1) for a, b in zip(g[:-1], g[1:])]))
+            [np.linspace(a, b, p.refine + 1) for a, b in itertools.pairwise(g)]))
         pts = pts[pts <= p.upper[c] + 1e-9]
         if pts[-1] < p.upper[c]:
             pts = np.append(pts, p.upper[c])
@@ -204,7 +205,7 @@ def solve_milp(p: Problem, curves: Curves, maximise_chance: bool = False,
     elif use_chance:
         integrality[y_at:], hi[y_at:] = 1, 1
 
-    rows, lower_b, upper_b = [], [], []
+    lower_b, upper_b = [], []
     A = lil_matrix((n_cells + 1 + sum(int(o) * 2 * (w.size - 1) for o, w in
                                       zip(ordered, widths))
                     + (n_draws if use_cvar else 0) + (n_draws + 1 if use_chance else 0),
@@ -359,7 +360,7 @@ def solve(p: Problem, curves: Curves | None = None) -> Solution:
     seconds = time.perf_counter() - start
     if x is None:
         if p.chance is not None:
-            best, met_best, st = solve_milp(p, curves, maximise_chance=True,
+            _best, met_best, st = solve_milp(p, curves, maximise_chance=True,
                                             time_limit=p.time_limit)
             reach = 0.0 if met_best is None else met_best.size / p.spend.shape[2]
             bound = "at most" if st == 0 else "the best allocation found in " \
