@@ -286,3 +286,16 @@ def test_chance_constraint_exact_and_conservative(method):
         exact = solve(Problem(grid, spend, rev, total, np.zeros(2), np.full(2, total),
                               chance=chance, revenue_chance=rev)).budgets
         assert profit(x) <= profit(exact) + 1e-6
+
+
+def test_the_same_on_a_local_cluster(tmp_path):
+    """Tasks (a market, a budget, a block of draws) on 2 Dask workers: the same to the bit."""
+    from simcore.studies.executors import open_executor
+
+    loaded = load_scenario(str(two_markets(tmp_path)), ["simulation.draws=40"])
+    here = optimize(loaded, 400.0, grid_points=3, block_draws=20)
+    with open_executor("local:2") as executor:
+        there = optimize(loaded, 400.0, grid_points=3, block_draws=20, executor=executor)
+    for name in ("allocation_usd_per_day", "response_revenue", "response_spend",
+                 "oos_net_profit"):
+        np.testing.assert_array_equal(here[name].values, there[name].values)
