@@ -1,4 +1,4 @@
-"""Command line: ``simcore run | validate | summary | plot | report | scale | sweep |
+"""Command line: ``simcore run | validate | summary | plot | report | scale | optimize | sweep |
 sensitivity | scenarios | schema | new``.
 
 Errors in input are one line on stderr and exit status 2; no traceback, no output file.
@@ -182,6 +182,46 @@ def build_parser() -> argparse.ArgumentParser:
     _add_force(p)
     _add_executor_args(p)
     _add_run_args(p, " per budget")
+
+    p = sub.add_parser("optimize", help="split a total daily budget across markets under risk",
+                       description="Simulate each market's paid ads on a budget grid (common "
+                       "random numbers), then choose the daily budget of each market that "
+                       "maximises expected profit (or a CVaR-adjusted one) subject to bounds "
+                       "and an optional chance constraint P(ROAS at AGE >= TARGET) >= P; "
+                       "checked out of sample on fresh seeds.")
+    _add_scenario_args(p)
+    p.add_argument("--total-budget", type=float, required=True, metavar="USD",
+                   help="total daily budget [USD/day] to split")
+    p.add_argument("--at-most", action="store_true",
+                   help="spend at most the total (default: spend it all)")
+    p.add_argument("--over", default="markets", choices=("markets",),
+                   help="what to allocate over (markets: each market's paid ads)")
+    p.add_argument("--objective", default="mean", choices=("mean", "cvar"),
+                   help="mean: expected net profit - LAMBDA x CVaR of the loss (default); "
+                        "cvar: minimise CVaR of the loss")
+    p.add_argument("--lambda", dest="lam", type=float, default=0.0, metavar="L",
+                   help="weight on CVaR of the loss in the mean objective (default 0)")
+    p.add_argument("--cvar-alpha", type=float, default=0.95, metavar="A",
+                   help="CVaR level: the mean loss of the worst 1 - A of draws (default 0.95)")
+    p.add_argument("--chance", metavar="AGE:TARGET:P",
+                   help="require P(ROAS at AGE >= TARGET) >= P, e.g. 30:1:0.8")
+    p.add_argument("--chance-method", default="milp", choices=("milp", "cvar"),
+                   help="milp: the chance constraint exactly on the draws, one binary per draw "
+                        "(default); cvar: its conservative CVaR approximation (a linear "
+                        "programme, also the fallback when the MILP finds nothing in time)")
+    p.add_argument("--min", dest="lower", action="append", default=[], metavar="CELL=USD",
+                   help="lower bound of a market's daily budget, e.g. --min US=1000 "
+                        "(repeatable)")
+    p.add_argument("--max", dest="upper", action="append", default=[], metavar="CELL=USD",
+                   help="upper bound of a market's daily budget (repeatable)")
+    p.add_argument("--grid-points", type=int, default=6, metavar="N",
+                   help="simulated budgets per market (default 6, plus 0)")
+    p.add_argument("--block-draws", type=int, default=None, metavar="N",
+                   help="draws per task (default: all draws in one task)")
+    p.add_argument("-o", "--output", type=Path, help="write the allocation dataset to this .nc")
+    _add_force(p)
+    _add_executor_args(p)
+    _add_run_args(p, "")
 
     p = sub.add_parser("sweep", help="run the scenario on a grid of values",
                        description="Run the scenario at every combination of the --grid "
@@ -520,6 +560,47 @@ def _cmd_scale(args) -> int:
     return 0
 
 
+def _cmd_optimize(args) -> int:
+    from simcore.studies.allocation import optimize, parse_chance
+    from simcore.studies.allocation.cells import check_total, parse_bounds
+    from simcore.studies.executors import check_executor, open_executor
+
+    total = check_total(args.total_budget)
+    chance = None if args.chance is None else parse_chance(args.chance)
+    lower, upper = parse_bounds(args.lower, "--min"), parse_bounds(args.upper, "--max")
+    if args.output is not None:
+        check_output(args.output, (".nc",), force=args.force)
+    check_executor(args.cluster, args.scheduler, args.worker_threads)
+    from simcore.scenario import load_scenario
+
+    loaded = load_scenario(args.scenario, _overrides(args))
+    from simcore.studies.allocation.cells import bounds_of, cells_of
+
+    cells = cells_of(loaded, (args.over,))
+    bounds_of(cells, total, lower, upper, args.at_most)       # input errors before any run
+    draws = loaded.scenario.simulation.draws
+    blocks = 1 if args.block_draws is None else -(-draws // max(1, args.block_draws))
+    with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
+            _progress(args, len(cells) * (args.grid_points + 1) * blocks, "tasks") as bar:
+        ds = optimize(loaded, total, (args.over,), args.objective, args.lam, args.cvar_alpha,
+                      chance, lower, upper, args.at_most, args.grid_points,
+                      args.chance_method, executor=executor, block_draws=args.block_draws,
+                      progress=bar.update)
+    from simcore.text.allocation import format_allocation
+
+    if args.output is not None:
+        from simcore.data.dataset import write_dataset
+
+        try:
+            write_dataset(ds, args.output)
+        except OSError as exc:
+            return _write_failed(args.output, exc)
+    print(format_allocation(ds))
+    if args.output is not None:
+        print(f"\nallocation written to {args.output}")
+    return 0
+
+
 def _cmd_sweep(args) -> int:
     from simcore.studies.executors import check_executor
     from simcore.studies.sweep_store import check_store
@@ -689,7 +770,8 @@ def _cmd_new(args) -> int:
 
 
 _COMMANDS = {"run": _cmd_run, "calibrate": _cmd_calibrate, "validate": _cmd_validate,
-             "summary": _cmd_summary, "plot": _cmd_plot, "report": _cmd_report, "scale": _cmd_scale,
+             "summary": _cmd_summary, "plot": _cmd_plot, "report": _cmd_report,
+             "scale": _cmd_scale, "optimize": _cmd_optimize,
              "sweep": _cmd_sweep, "sensitivity": _cmd_sensitivity,
              "scenarios": _cmd_scenarios, "schema": _cmd_schema, "new": _cmd_new}
 

@@ -34,6 +34,7 @@ DRAMA_VIEWERS = {"paid_ads": 12, "search": 13, "profile": 14}
 SOBOL_DESIGN = 15  # per replicate (as the draw): the scrambling of a Sobol' sensitivity design
 CALIBRATION = 16   # per calibration: the sequential Monte Carlo's particles, moves, resampling
 FORECAST = 17      # per calibration: the root of its forecast's streams (see forecast_seed)
+OUT_OF_SAMPLE = 18  # the root seed of an out-of-sample check (simcore.studies.allocation)
 
 
 def _key(*parts: int, market: int = 0) -> tuple[int, ...]:
@@ -121,3 +122,11 @@ def chunk_layout(seed: int, draw: int, groups: list[tuple[int, int, int]], point
                 held = 0
     if held:
         yield np.concatenate(users), np.concatenate(slots), np.concatenate(states)
+
+
+
+def out_of_sample_seed(seed: int) -> int:
+    """A root seed derived from ``seed`` for a check on fresh streams: every stream it keys
+    (uncertain parameters, campaigns, users) differs from those of ``seed``. In 0 .. 2**63-1."""
+    state = np.random.SeedSequence(seed, spawn_key=(OUT_OF_SAMPLE,)).generate_state(2, np.uint64)
+    return int(state[0] >> np.uint64(1))

@@ -8,8 +8,8 @@ expected value) and carried over the cells still to come as a persistent factor 
 forecast assumes, the kind's ``carry_discrepancy``); reports its first ``days`` calendar
 days; calibrates on that report; and compares the forecast with the truth's ROAS at each
 age: the truth's rank among the forecast draws (uniform on 0..draws when the method is
-calibrated) and whether each central interval covers it. The truth keeps the reported values where observed, as the forecast does: a real
-campaign's report is what happened.
+calibrated) and whether each central interval covers it. The truth keeps the reported
+values where observed, as the forecast does: a real campaign's report is what happened.
 """
 
 from __future__ import annotations

@@ -1,0 +1,289 @@
+"""Allocate a total daily budget across cells (markets' paid ads) under risk (issue 15).
+
+    from simcore.studies.allocation import optimize
+    ds = optimize(loaded, 10_000, chance=(30, 1.0, 0.8))
+    from simcore.text.allocation import format_allocation
+    print(format_allocation(ds))
+
+Steps, each a module of this package:
+
+1. ``cells``: the decision variables (each market's paid-ads daily budget [USD/day]), their
+   bounds, and the budget grid each is simulated on.
+2. ``response``: every cell run at every grid budget with common random numbers; kept per
+   draw: paid spend [USD] and paid users' cumulative net revenue by age [USD].
+3. ``solve``: the sample-average approximation over the draws (MILP with HiGHS, CVaR as
+   Rockafellar-Uryasev's linear programme, the chance constraint with one binary per draw;
+   SLSQP polish on the PCHIP interpolants).
+4. Here: the answer's figures at the optimum (expected profit, P(loss), CVaR, P(ROAS >=
+   target), marginal ROAS of the last dollar per cell, binding bounds) and the out-of-sample
+   check: the allocation re-simulated on fresh seeds.
+
+The additive model. The scenario's total is the sum of its cells, each simulated on its own
+(as ``simcore.engine.markets`` runs markets), and a cell's account is its paid users only
+(ROAS on UA). Left out: users that paid users bring on top (shares, Mini Games Center
+recommendations growing with activations), which would make a cell's return a little higher
+than counted, and any interaction between markets (none is modelled in the engine either).
+The budget schedule's shape (flat, ramp, pulse) is kept; the weeks of a campaign are not
+decision variables in this slice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from simcore.data.checks import check_age, check_target
+from simcore.errors import ScenarioError
+from simcore.studies.allocation.cells import (
+    bounds_of,
+    budget_grid,
+    cells_of,
+    check_total,
+)
+from simcore.studies.allocation.response import simulate_allocation, simulate_response
+from simcore.studies.allocation.solve import Chance, Curves, Problem, cvar, solve
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["evaluate", "fresh_seed", "optimize", "parse_chance"]
+OBJECTIVES = ("mean", "cvar")
+
+
+def parse_chance(text: str, key: str = "--chance") -> tuple[int, float, float]:
+    """``"30:1:0.8"`` -> (age [days], target ROAS, probability)."""
+    parts = str(text).split(":")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        age, target, p = int(parts[0]), float(parts[1]), float(parts[2])
+    except ValueError:
+        raise ScenarioError(key, f"= {text!r}: write AGE:TARGET:P, e.g. 30:1:0.8 for "
+                            "P(ROAS D30 >= 1) >= 0.8") from None
+    if not 0.0 < p < 1.0:
+        raise ScenarioError(key, f"= {text!r}: the probability must lie in 0 < p < 1")
+    if not (math.isfinite(target) and target > 0):
+        raise ScenarioError(key, f"= {text!r}: the target ROAS must be > 0")
+    return age, target, p
+
+
+def fresh_seed(seed: int) -> int:
+    """A seed for the out-of-sample check, derived from ``simulation.seed``: new uncertain
+    parameters and new campaign and user streams, never those the optimiser saw."""
+    from simcore import seeding
+
+    return seeding.out_of_sample_seed(seed)
+
+
+def _check_risk(objective: str, lam: float, alpha: float) -> None:
+    if objective not in OBJECTIVES:
+        raise ScenarioError("--objective", f"= {objective!r}: use one of "
+                            f"{', '.join(OBJECTIVES)}")
+    if not (math.isfinite(lam) and lam >= 0):
+        raise ScenarioError("--lambda", f"= {lam!r}: give a weight >= 0 on CVaR")
+    if not 0.0 < alpha < 1.0:
+        raise ScenarioError("--cvar-alpha", f"= {alpha!r}: give 0 < alpha < 1, e.g. 0.95 "
+                            "(CVaR: the mean loss of the worst 5 % of draws)")
+
+
+def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str = "mean",
+             lam: float = 0.0, alpha: float = 0.95, chance=None, lower=None, upper=None,
+             at_most: bool = False, grid_points: int = 6, chance_method: str = "milp",
+             time_limit_s: float = 60.0, executor=None,
+             block_draws: int | None = None, progress: Callable[[int], None] | None = None,
+             out_of_sample: bool = True) -> xr.Dataset:
+    """The daily budget of each cell that maximises the objective under the constraints.
+
+    Parameters
+    ----------
+    loaded : LoadedScenario
+        A mini-game scenario; with ``[[markets]]`` each market is a cell, else the one
+        campaign is.
+    total_budget_usd : float
+        Total daily budget [USD/day], spent in full (or at most, ``at_most=True``).
+    over : tuple of str
+        What to allocate over: ``("markets",)`` (channels and weeks: not in this slice).
+    objective : "mean" | "cvar"
+        Expected net profit [USD] minus ``lam`` x CVaR_``alpha`` of the loss, or CVaR of the
+        loss alone (minimised).
+    chance : (age [days], target, probability), optional
+        The constraint P(ROAS at age >= target) >= probability (ROAS on UA of all cells).
+    lower, upper : dict cell -> USD/day, optional
+        Bounds per cell (default 0 and the total).
+    grid_points : int
+        Simulated budgets per cell (geometric up to the cell's upper bound; 0 is added).
+    chance_method : "milp" | "cvar"
+        The chance constraint exactly on the draws (one binary per draw), or by its
+        conservative CVaR approximation (a linear programme; also the fallback when the MILP
+        finds no allocation within ``time_limit_s`` [s]).
+    executor, block_draws, progress
+        Where the tasks run (``simcore.studies.executors``), draws per task, and a callback
+        called with 1 per finished task.
+    out_of_sample : bool
+        Re-simulate the allocation on fresh seeds (``fresh_seed``).
+
+    Returns
+    -------
+    xr.Dataset
+        ``allocation_usd_per_day`` (cell) [USD/day] with ``region`` and ``channel`` on
+        ``cell``; ``share`` [1]; ``marginal_roas`` [1]; ``lower_usd_per_day`` /
+        ``upper_usd_per_day``; ``bound`` ("min", "max" or ""); ``risk_neutral_usd_per_day``
+        (the allocation without risk terms or chance constraint); the in-sample per-draw
+        ``net_profit`` and ``roas_chance`` (draw); out of sample ``oos_net_profit`` and
+        ``oos_roas_chance`` (oos_draw); the responses ``grid_usd_per_day`` (cell, point),
+        ``response_spend`` and ``response_revenue`` (cell, point, draw). Figures in attrs.
+    """
+    s = loaded.scenario
+    total = check_total(total_budget_usd)
+    _check_risk(objective, float(lam), float(alpha))
+    if chance_method not in ("milp", "cvar"):
+        raise ScenarioError("--chance-method", f"= {chance_method!r}: use milp or cvar")
+    horizon = s.simulation.horizon_days
+    if chance is not None:
+        age, target, probability = chance
+        age = check_age(age, horizon, "--chance", "age")
+        target = check_target(target, "--chance")
+        chance = Chance(age, float(target), float(probability))
+    cells = cells_of(loaded, over)
+    bounds_of(cells, total, lower, upper, at_most)            # checked in the user's order
+    # solved in a canonical order (by region), shown in the scenario's: the order of
+    # [[markets]] changes nothing, to the last bit
+    shown = [c.name for c in cells]
+    cells = sorted(cells, key=lambda c: c.stream)
+    lo, hi = bounds_of(cells, total, lower, upper, at_most)
+    grids = np.stack([budget_grid(hi.max() if h <= 0 else h, grid_points) for h in hi])
+    response = simulate_response(cells, grids, executor=executor, block_draws=block_draws,
+                                 progress=progress)
+    age_c = chance.age if chance is not None else horizon
+    problem = Problem(response.grid, response.spend, response.revenue[..., horizon], total,
+                      lo, hi, at_most, objective, float(lam), float(alpha), chance,
+                      response.revenue[..., age_c], chance_method=chance_method,
+                      time_limit=float(time_limit_s))
+    curves = Curves(problem)
+    sol = solve(problem, curves)
+    neutral = sol
+    if chance is not None or lam != 0 or objective != "mean":   # the comparison's answer
+        neutral = solve(Problem(problem.grid, problem.spend, problem.revenue, total, lo, hi,
+                                at_most))
+    oos = None
+    if out_of_sample:
+        oos = simulate_allocation(cells, sol.budgets, fresh_seed(s.simulation.seed),
+                                  executor, block_draws, progress)
+    ds = allocation_dataset(loaded, cells, problem, curves, sol, neutral.budgets, oos)
+    return ds.isel(cell=[[c.name for c in cells].index(name) for name in shown])
+
+
+def evaluate(problem: Problem, curves: Curves, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-draw outcomes of allocation ``x`` [USD/day] on the interpolants: ``net_profit``
+    [USD], ``spend`` [USD], ``roas_chance`` [1] (ROAS on UA at the chance age, the horizon
+    without one), and per cell ``marginal_roas`` [1] (mean revenue slope / mean spend slope:
+    the return of the last dollar, from the right at 0)."""
+    rev, spd, age = curves.at(x)
+    d_rev, d_spd, _ = curves.at(x, 1)
+    spend = spd.sum(axis=0)
+    through = (rev if age is None else age).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roas = np.where(spend > 0, through / spend, np.nan)
+        marginal = d_rev.mean(axis=1) / d_spd.mean(axis=1)
+    return {"net_profit": (rev - spd).sum(axis=0), "spend": spend, "roas_chance": roas,
+            "marginal_roas": marginal}
+
+
+def allocation_dataset(loaded, cells, problem: Problem, curves: Curves, sol, neutral,
+                       oos) -> xr.Dataset:
+    """The dataset ``optimize`` returns (see there)."""
+    import xarray as xr
+
+    from simcore.data import dataset
+
+    x = sol.budgets
+    total, horizon = problem.total, loaded.scenario.simulation.horizon_days
+    ch = problem.chance
+    age = ch.age if ch is not None else horizon
+    target = ch.target if ch is not None else 1.0
+    out = evaluate(problem, curves, x)
+    tol = 1e-6 * total
+    bound = np.array(["min" if xi <= lo + tol and lo < hi else
+                      "max" if xi >= hi - tol and lo < hi else
+                      ("fixed" if lo == hi else "")
+                      for xi, lo, hi in zip(x, problem.lower, problem.upper)])
+    profit = out["net_profit"]
+    names = [c.name for c in cells]
+    ds = xr.Dataset(
+        {
+            "allocation_usd_per_day": ("cell", x, {"units": "USD/day", "long_name":
+                                                   "daily paid-ads budget of the cell"}),
+            "share": ("cell", x / max(x.sum(), 1e-300), {"units": "1", "long_name":
+                                                         "share of the allocated total"}),
+            "marginal_roas": ("cell", out["marginal_roas"], {
+                "units": "1", "long_name": "return of the last dollar: mean d(paid net "
+                "revenue through the horizon) / mean d(paid spend) at the allocation"}),
+            "lower_usd_per_day": ("cell", problem.lower, {"units": "USD/day"}),
+            "upper_usd_per_day": ("cell", problem.upper, {"units": "USD/day"}),
+            "bound": ("cell", bound, {"long_name": "bound the cell sits on (min, max, fixed) "
+                                      "or empty"}),
+            "risk_neutral_usd_per_day": ("cell", neutral, {
+                "units": "USD/day", "long_name": "allocation maximising expected profit "
+                "without risk terms or chance constraint"}),
+            "net_profit": ("draw", profit, {"units": "USD", "long_name": "in sample: paid net "
+                                            "revenue through the horizon - paid spend"}),
+            "roas_chance": ("draw", out["roas_chance"], {
+                "units": "1", "long_name": f"in sample: ROAS on UA at D{age}"}),
+            "grid_usd_per_day": (("cell", "point"), problem.grid, {"units": "USD/day"}),
+            "response_spend": (("cell", "point", "draw"), problem.spend, {
+                "units": "USD", "long_name": "paid spend at the grid budget"}),
+            "response_revenue": (("cell", "point", "draw"), problem.revenue, {
+                "units": "USD", "long_name": "paid net revenue through the horizon at the "
+                "grid budget"}),
+        },
+        coords={"cell": ("cell", names), "region": ("cell", [c.region for c in cells]),
+                "channel": ("cell", [c.channel for c in cells]),
+                "draw": np.arange(problem.spend.shape[2])})
+    alpha = problem.alpha
+    attrs = {
+        **dataset.scenario_attrs(loaded),
+        "total_budget_usd_per_day": total, "at_most": int(problem.at_most),
+        "objective": problem.objective, "lambda": problem.lam, "cvar_alpha": alpha,
+        "age": age, "target": target, "horizon_days": horizon,
+        "chance_probability": ch.probability if ch is not None else math.nan,
+        "method": sol.method, "milp_seconds": sol.milp_seconds,
+        "notes": "; ".join(sol.notes),
+        "expected_profit_usd": float(profit.mean()),
+        "expected_profit_risk_neutral_usd": float(evaluate(problem, curves, neutral)
+                                                  ["net_profit"].mean()),
+        "p_loss": float((profit < 0).mean()),
+        "cvar_loss_usd": cvar(-profit, alpha),
+        "p_roas_at_least": float((out["roas_chance"] >= target).mean()),
+        "p_roas_at_least_risk_neutral": float(
+            (evaluate(problem, curves, neutral)["roas_chance"] >= target).mean()),
+    }
+    if oos is not None:
+        spend, revenue = oos
+        s_tot = spend.sum(axis=0)
+        oos_profit = revenue[..., horizon].sum(axis=0) - s_tot
+        with np.errstate(divide="ignore", invalid="ignore"):
+            oos_roas = np.where(s_tot > 0, revenue[..., age].sum(axis=0) / s_tot, np.nan)
+        n = oos_roas.size
+        p_oos = float((oos_roas >= target).mean())
+        ds["oos_net_profit"] = ("oos_draw", oos_profit, {"units": "USD", "long_name":
+                                "out of sample (fresh seeds): net profit"})
+        ds["oos_roas_chance"] = ("oos_draw", oos_roas, {"units": "1", "long_name":
+                                 f"out of sample (fresh seeds): ROAS on UA at D{age}"})
+        attrs |= {"oos_seed": fresh_seed(loaded.scenario.simulation.seed),
+                  "oos_p_roas_at_least": p_oos,
+                  "oos_p_roas_at_least_se": math.sqrt(max(p_oos * (1 - p_oos), 0.0) / n),
+                  "oos_expected_profit_usd": float(oos_profit.mean()),
+                  "oos_expected_profit_se_usd": float(oos_profit.std(ddof=1) / math.sqrt(n))
+                  if n > 1 else math.nan}
+    binding = [f"{n} at its {b}" for n, b in zip(names, bound) if b]
+    if ch is not None and attrs["p_roas_at_least_risk_neutral"] < ch.probability:
+        binding.append(f"{ch.label()} >= {ch.probability:g} (the risk-neutral allocation "
+                       f"has {attrs['p_roas_at_least_risk_neutral']:.3g})")
+    if problem.at_most and x.sum() >= total - tol:
+        binding.append("the total budget")
+    attrs["binding"] = "; ".join(binding)
+    ds.attrs = attrs
+    return ds

@@ -1,0 +1,57 @@
+"""The allocation as a person reads it: the table by cell, then the answer's figures, the
+binding constraints and the out-of-sample check (``simcore optimize``)."""
+
+from __future__ import annotations
+
+import math
+
+import xarray as xr
+
+
+def _usd(x: float) -> str:
+    return f"{x:,.0f}" if math.isfinite(x) else "-"
+
+
+def format_allocation(ds: xr.Dataset) -> str:
+    """A plain-text report of an ``simcore.studies.allocation.optimize`` dataset."""
+    a = ds.attrs
+    age, target = int(a["age"]), float(a["target"])
+    rule = f"P(ROAS D{age} >= {target:g})"
+    total = float(a["total_budget_usd_per_day"])
+    objective = ("expected net profit" if a["objective"] == "mean" and not a["lambda"] else
+                 f"expected net profit - {a['lambda']:g} x CVaR{a['cvar_alpha']:g} of the loss"
+                 if a["objective"] == "mean" else f"CVaR{a['cvar_alpha']:g} of the loss "
+                 "(minimised)")
+    lines = [(f"{a.get('title', '')}: {_usd(total)} USD/day "
+             f"{'at most ' if a['at_most'] else ''}across {ds.sizes['cell']} cells "
+             f"({ds.sizes['draw']} draws, paid ads; ROAS on UA)"),
+             f"objective: {objective}"
+             + (f"; subject to {rule} >= {a['chance_probability']:g}"
+                if math.isfinite(a["chance_probability"]) else ""), "",
+             (f"{'cell':>8} {'USD/day':>10} {'share':>6} {'marginal':>9} {'bound':>6} "
+             f"{'risk-neutral':>13}"),
+             (f"{'':>8} {'':>10} {'':>6} {'ROAS D' + str(a['horizon_days']):>9} {'':>6} "
+             f"{'USD/day':>13}")]
+    for i, name in enumerate(ds.cell.values):
+        lines.append(f"{name!s:>8} {_usd(float(ds.allocation_usd_per_day[i])):>10} "
+                     f"{float(ds.share[i]):>6.1%} {float(ds.marginal_roas[i]):>9.3f} "
+                     f"{ds.bound.values[i]!s:>6} "
+                     f"{_usd(float(ds.risk_neutral_usd_per_day[i])):>13}")
+    alpha = float(a["cvar_alpha"])
+    lines += ["",
+              (f"expected profit: {_usd(a['expected_profit_usd'])} USD (risk-neutral "
+              f"allocation: {_usd(a['expected_profit_risk_neutral_usd'])} USD)"),
+              (f"P(loss): {a['p_loss']:.1%}   CVaR{alpha:g} of the loss (mean of the worst "
+              f"{1 - alpha:.0%}; negative: a profit): {_usd(a['cvar_loss_usd'])} USD"),
+              (f"{rule}: {a['p_roas_at_least']:.1%} in sample (risk-neutral allocation: "
+              f"{a['p_roas_at_least_risk_neutral']:.1%})")]
+    if "oos_p_roas_at_least" in a:
+        lines.append(f"out of sample ({ds.sizes['oos_draw']} draws on fresh seeds): {rule} = "
+                     f"{a['oos_p_roas_at_least']:.1%} +/- {a['oos_p_roas_at_least_se']:.1%} "
+                     f"(1 s.e.); expected profit {_usd(a['oos_expected_profit_usd'])} +/- "
+                     f"{_usd(a['oos_expected_profit_se_usd'])} USD")
+    lines.append(f"binding: {a['binding'] or 'nothing (every cell interior)'}")
+    lines.append(f"solved by {a['method']} ({a['milp_seconds']:.2f} s in HiGHS)")
+    if a.get("notes"):
+        lines.append(f"note: {a['notes']}")
+    return "\n".join(lines)

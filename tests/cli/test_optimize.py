@@ -1,0 +1,62 @@
+"""``simcore optimize`` end to end: the printed allocation, the dataset it writes (the same
+to the last bit with 1 and 2 Numba threads), and one-line errors that write nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from tests.cli.test_cli import one_line_error
+from tests.cli_helpers import TIMEOUT_S, ok, simcore
+from tests.studies.test_allocation import two_markets
+
+ARGS = ["--total-budget", "400", "--chance", "30:1:0.8", "--draws", "60", "--grid-points",
+        "4", "--no-progress"]
+
+
+def run_threads(threads: int, *args) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
+    return subprocess.run([sys.executable, "-m", "simcore", *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+
+
+def test_optimize_prints_writes_and_is_the_same_on_any_thread_count(tmp_path):
+    scenario = two_markets(tmp_path)
+    outs = []
+    for threads in (1, 2):
+        out = tmp_path / f"alloc{threads}.nc"
+        result = ok(run_threads(threads, "optimize", scenario, *ARGS, "-o", out))
+        outs.append(out)
+    text = result.stdout
+    for words in ("USD/day", "marginal", "expected profit", "P(loss)", "CVaR0.95",
+                  "P(ROAS D30 >= 1)", "out of sample", "binding:", f"written to {out}"):
+        assert words in text, text
+    with xr.open_dataset(outs[0]) as a, xr.open_dataset(outs[1]) as b:
+        assert a.allocation_usd_per_day.dims == ("cell",)
+        assert list(a.region.values) == ["US", "JP"]
+        assert a.allocation_usd_per_day.attrs["units"] == "USD/day"
+        assert float(a.allocation_usd_per_day.sum()) == pytest.approx(400.0)
+        for name in ("allocation_usd_per_day", "response_revenue", "response_spend",
+                     "oos_roas_chance"):
+            np.testing.assert_array_equal(a[name].values, b[name].values)
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--max", "US=500"], "--max US: = 500 USD/day is above the total budget"),
+    (["--min", "FR=10"], "--min FR: unknown market; the cells are US, JP"),
+    (["--min", "US"], "--min: = 'US': write CELL=USD"),
+    (["--chance", "30:1"], "--chance: = '30:1': write AGE:TARGET:P"),
+    (["--chance", "30:1:0.999"], "cannot be met with this total and these bounds"),
+])
+def test_optimize_bad_input_is_one_line_and_writes_nothing(tmp_path, extra, words):
+    scenario = two_markets(tmp_path)
+    out = tmp_path / "alloc.nc"
+    args = ["--total-budget", "400", "--draws", "20", "--grid-points", "3", "--no-progress"]
+    line = one_line_error(simcore("optimize", scenario, *args, *extra, "-o", out))
+    assert words in line, line
+    assert not out.exists()
