@@ -36,8 +36,8 @@ def test_calibration_notebook_is_stored_clean():
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     imports = [ln.strip() for ln in code.splitlines()
                if ln.strip().startswith(("import simcore", "from simcore"))]
-    assert sorted(imports) == ["from simcore import analysis", "from simcore.observed import from_run",
-                               "import simcore"]
+    assert sorted(imports) == ["from simcore import analysis",
+                               "from simcore.data.observed import from_run", "import simcore"]
 
 
 def _marker(cell) -> dict:

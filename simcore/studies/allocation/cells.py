@@ -47,7 +47,7 @@ def check_over(over) -> tuple[str, ...]:
 
 def cells_of(loaded, over=("markets",)) -> list[Cell]:
     """The cells of ``loaded``, in its ``[[markets]]`` order. Refuses a ``list`` budget
-    schedule (its daily budgets ignore ``campaign.daily_budget_usd``) and a drama."""
+    schedule (its daily budgets ignore ``campaign.daily_budget_usd``)."""
     from simcore.scenario.markets import market_scenarios
     from simcore.scenario.schema import REGIONS
 
@@ -57,9 +57,6 @@ def cells_of(loaded, over=("markets",)) -> list[Cell]:
         raise ScenarioError("campaign.budget_schedule", "= 'list': the daily budgets are given "
                             "day by day, so a cell's campaign.daily_budget_usd changes "
                             "nothing; use flat, ramp or pulse", loaded.source)
-    if s.title.kind != "game":
-        raise ScenarioError("title.kind", "allocation runs on mini-game scenarios only",
-                            loaded.source)
     if not s.markets:
         return [Cell(s.campaign.region, s.campaign.region, PAID_CHANNEL, 0, loaded,
                      float(s.campaign.daily_budget_usd))]
