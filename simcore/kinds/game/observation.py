@@ -199,11 +199,6 @@ def gaussian_logpdf(y: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndar
     return out
 
 
-def whitened(y: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """Residuals y - mean whitened by the covariance's Cholesky factor [n, d]."""
-    return solve_lower(np.linalg.cholesky(cov), y - mean)
-
-
 def solve_lower(chol: np.ndarray, r: np.ndarray) -> np.ndarray:
     """L^-1 r for lower-triangular L [n, d, d] and r [n, d], by forward substitution (no
     BLAS call whose rounding could depend on the thread count)."""

@@ -27,7 +27,6 @@ CONFLICT_QUANTILE = 0.001
 SERIES_NAMES = {"active_users": "active share", "revenue_iaa": "ad revenue per activation",
                 "revenue_iap": "purchase revenue per activation",
                 "revenue": "revenue per activation"}
-UNITS = {"active_users": "1", "revenue_iaa": "USD", "revenue_iap": "USD", "revenue": "USD"}
 
 
 def grids(observed, series) -> np.ndarray:
