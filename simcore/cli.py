@@ -219,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--block-draws", type=int, default=None, metavar="N",
                    help="draws per task (default: all draws in one task)")
     p.add_argument("-o", "--output", type=Path, help="write the allocation dataset to this .nc")
+    p.add_argument("--plot", type=Path, help="draw the efficient frontier (profit against "
+                   "CVaR of the loss) to this *.png or *.svg")
     _add_force(p)
     _add_executor_args(p)
     _add_run_args(p, "")
@@ -570,6 +572,8 @@ def _cmd_optimize(args) -> int:
     lower, upper = parse_bounds(args.lower, "--min"), parse_bounds(args.upper, "--max")
     if args.output is not None:
         check_output(args.output, (".nc",), force=args.force)
+    if args.plot is not None:
+        check_output(args.plot, (".png", ".svg"), "--plot", force=args.force)
     check_executor(args.cluster, args.scheduler, args.worker_threads)
     from simcore.scenario import load_scenario
 
@@ -588,16 +592,25 @@ def _cmd_optimize(args) -> int:
                       progress=bar.update)
     from simcore.text.allocation import format_allocation
 
-    if args.output is not None:
-        from simcore.data.dataset import write_dataset
+    written, path = [], args.output
+    try:
+        if args.output is not None:
+            from simcore.data.dataset import write_dataset
 
-        try:
             write_dataset(ds, args.output)
-        except OSError as exc:
-            return _write_failed(args.output, exc)
+            written.append(f"allocation written to {args.output}")
+        if args.plot is not None:
+            from simcore.figures import plots
+            from simcore.figures.frontier import frontier
+
+            path = args.plot
+            plots.save(frontier(ds), args.plot)
+            written.append(f"frontier figure written to {args.plot}")
+    except OSError as exc:
+        return _write_failed(path, exc)
     print(format_allocation(ds))
-    if args.output is not None:
-        print(f"\nallocation written to {args.output}")
+    if written:
+        print("\n" + "\n".join(written))
     return 0
 
 

@@ -50,6 +50,18 @@ def format_allocation(ds: xr.Dataset) -> str:
                      f"{a['oos_p_roas_at_least']:.1%} +/- {a['oos_p_roas_at_least_se']:.1%} "
                      f"(1 s.e.); expected profit {_usd(a['oos_expected_profit_usd'])} +/- "
                      f"{_usd(a['oos_expected_profit_se_usd'])} USD")
+    if "frontier_profit_usd" in ds:
+        lines += ["", f"efficient frontier (expected profit - lambda x CVaR{alpha:g} of the loss, "
+                  "same constraints):",
+                  f"{'lambda':>8} {'profit':>12} {'CVaR loss':>12} {rule:>22}  allocation "
+                  "USD/day"]
+        for i, lam in enumerate(ds["lambda"].values):
+            cells = " ".join(f"{c}={_usd(float(v))}" for c, v in
+                             zip(ds.cell.values, ds.frontier_usd_per_day.values[i]) if v > 0.5)
+            lines.append(f"{lam:>8g} {_usd(float(ds.frontier_profit_usd[i])):>12} "
+                         f"{_usd(float(ds.frontier_cvar_loss_usd[i])):>12} "
+                         f"{float(ds.frontier_p_roas[i]):>22.1%}  {cells}")
+        lines.append("")
     lines.append(f"binding: {a['binding'] or 'nothing (every cell interior)'}")
     lines.append(f"solved by {a['method']} ({a['milp_seconds']:.2f} s in HiGHS)")
     if a.get("notes"):

@@ -60,3 +60,21 @@ def test_optimize_bad_input_is_one_line_and_writes_nothing(tmp_path, extra, word
     line = one_line_error(simcore("optimize", scenario, *args, *extra, "-o", out))
     assert words in line, line
     assert not out.exists()
+
+
+def test_optimize_draws_the_efficient_frontier(tmp_path):
+    """`--plot` draws profit against CVaR for a range of lambdas; the frontier is efficient:
+    more risk aversion never buys more expected profit nor more CVaR of the loss."""
+    scenario = two_markets(tmp_path)
+    out, svg = tmp_path / "a.nc", tmp_path / "frontier.svg"
+    result = ok(run_threads(2, "optimize", scenario, *ARGS, "-o", out, "--plot", svg))
+    assert "efficient frontier" in result.stdout and f"written to {svg}" in result.stdout
+    text = svg.read_text()
+    for part in ("lambda 0", "lambda 10", "chosen allocation", "CVaR0.95 of the loss"):
+        assert part in text
+    with xr.open_dataset(out) as ds:
+        profit = ds.frontier_profit_usd.values
+        risk = ds.frontier_cvar_loss_usd.values
+        tol = 1e-6 * float(np.abs(profit).max())
+        assert np.all(np.diff(profit) <= tol) and np.all(np.diff(risk) <= tol)
+        np.testing.assert_allclose(ds.frontier_usd_per_day.sum("cell").values, 400.0)

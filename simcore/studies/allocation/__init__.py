@@ -29,6 +29,7 @@ decision variables in this slice.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -173,7 +174,43 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         oos = simulate_allocation(cells, sol.budgets, fresh_seed(s.simulation.seed),
                                   executor, block_draws, progress)
     ds = allocation_dataset(loaded, cells, problem, curves, sol, neutral.budgets, oos)
+    ds = add_frontier(ds, problem, curves)
     return ds.isel(cell=[[c.name for c in cells].index(name) for name in shown])
+
+
+FRONTIER_LAMBDAS = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0)   # risk aversion of the frontier's points
+
+
+def add_frontier(ds: xr.Dataset, problem: Problem, curves: Curves,
+                 lambdas=FRONTIER_LAMBDAS) -> xr.Dataset:
+    """The efficient frontier: for each lambda, the allocation maximising expected profit -
+    lambda x CVaR of the loss (with the problem's bounds and chance constraint), its expected
+    profit [USD], CVaR of the loss [USD] and P(ROAS >= target). Solved on the same responses
+    (no new simulation): dims ``lambda`` and (``lambda``, ``cell``)."""
+    target = float(ds.attrs["target"])
+    found = []
+    for lam in lambdas:
+        sol = solve(dataclasses.replace(problem, objective="mean", lam=float(lam)), curves)
+        out = evaluate(problem, curves, sol.budgets)
+        found.append((sol.budgets, float(out["net_profit"].mean()),
+                      cvar(-out["net_profit"], problem.alpha),
+                      float((out["roas_chance"] >= target).mean())))
+    # each lambda keeps the best of the allocations found for its own objective: they all meet
+    # the same constraints, and the solver's answers differ by its tolerance (the risk-neutral
+    # one is polished on the smooth curves), so the frontier is monotone, as it must be
+    rows = [max(found, key=lambda r, lam=lam: r[1] - lam * r[2]) for lam in lambdas]
+    ds = ds.assign_coords({"lambda": ("lambda", np.asarray(lambdas, dtype=float))})
+    ds["frontier_usd_per_day"] = (("lambda", "cell"), np.array([r[0] for r in rows]),
+                                  {"units": "USD/day", "long_name": "allocation maximising "
+                                   "expected profit - lambda x CVaR of the loss"})
+    ds["frontier_profit_usd"] = ("lambda", [r[1] for r in rows], {
+        "units": "USD", "long_name": "expected net profit of the frontier's allocation"})
+    ds["frontier_cvar_loss_usd"] = ("lambda", [r[2] for r in rows], {
+        "units": "USD", "long_name": f"CVaR{problem.alpha:g} of the loss of the frontier's "
+        "allocation (negative: a profit)"})
+    ds["frontier_p_roas"] = ("lambda", [r[3] for r in rows], {
+        "units": "1", "long_name": "P(ROAS >= target) of the frontier's allocation"})
+    return ds
 
 
 def evaluate(problem: Problem, curves: Curves, x: np.ndarray) -> dict[str, np.ndarray]:
