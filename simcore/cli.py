@@ -438,6 +438,26 @@ def _cmd_validate(args) -> int:
     return 0
 
 
+def _write_outputs(args, ds, write, what: str, figure, figure_name: str) -> list[str] | int:
+    """Write ``ds`` to ``args.output`` (``write(ds, path)``) and ``figure(ds)`` to
+    ``args.plot`` when given: the lines saying what was written, or the exit status of a
+    failed write."""
+    written, path = [], args.output
+    try:
+        if args.output is not None:
+            write(ds, args.output)
+            written.append(f"{what} written to {args.output}")
+        if args.plot is not None:
+            from simcore.figures import plots
+
+            path = args.plot
+            plots.save(figure(ds), args.plot)
+            written.append(f"{figure_name} written to {args.plot}")
+    except OSError as exc:
+        return _write_failed(path, exc)
+    return written
+
+
 def _write_failed(path: Path, exc: OSError) -> int:
     print(f"simcore: error: --output: cannot write {str(path)!r}: {exc.strerror or exc}",
           file=sys.stderr)
@@ -543,19 +563,15 @@ def _cmd_scale(args) -> int:
     if isinstance(done, int):
         return done
     ds = scan_dataset(loaded, done[0], budgets, age, probability, target, crn)
-    written, path = [], args.output
-    try:
-        if args.output is not None:
-            write_scale(ds, args.output)
-            written.append(f"scale dataset written to {args.output}")
-        if args.plot is not None:
-            from simcore.figures import plots
+    def figure(d):
+        from simcore.figures import plots
 
-            path = args.plot
-            plots.save(plots.profit_by_budget(ds), args.plot)
-            written.append(f"profit_by_budget figure written to {args.plot}")
-    except OSError as exc:
-        return _write_failed(path, exc)
+        return plots.profit_by_budget(d)
+
+    written = _write_outputs(args, ds, write_scale, "scale dataset", figure,
+                             "profit_by_budget figure")
+    if isinstance(written, int):
+        return written
     print(format_scale(ds))
     if written:
         print("\n" + "\n".join(written))
@@ -590,24 +606,14 @@ def _cmd_optimize(args) -> int:
                       chance, lower, upper, args.at_most, args.grid_points,
                       args.chance_method, executor=executor, block_draws=args.block_draws,
                       progress=bar.update)
+    from simcore.data.dataset import write_dataset
+    from simcore.figures.frontier import frontier
     from simcore.text.allocation import format_allocation
 
-    written, path = [], args.output
-    try:
-        if args.output is not None:
-            from simcore.data.dataset import write_dataset
-
-            write_dataset(ds, args.output)
-            written.append(f"allocation written to {args.output}")
-        if args.plot is not None:
-            from simcore.figures import plots
-            from simcore.figures.frontier import frontier
-
-            path = args.plot
-            plots.save(frontier(ds), args.plot)
-            written.append(f"frontier figure written to {args.plot}")
-    except OSError as exc:
-        return _write_failed(path, exc)
+    written = _write_outputs(args, ds, write_dataset, "allocation", frontier,
+                             "frontier figure")
+    if isinstance(written, int):
+        return written
     print(format_allocation(ds))
     if written:
         print("\n" + "\n".join(written))
