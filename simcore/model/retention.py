@@ -67,6 +67,17 @@ class RetentionFit:
         return float(np.max(np.abs(np.subtract(self.fitted, self.targets)) / self.targets))
 
 
+def _log_survival(a, b, c, ages):
+    """log S(ages) and its derivatives by (log alpha, log beta, log c), from digamma
+    identities; ``a``, ``b``, ``c`` broadcast against ``ages`` [days]."""
+    tc = ages**c
+    log_s = special.betaln(a, b + tc) - special.betaln(a, b)
+    late = special.digamma(b + tc) - special.digamma(a + b + tc)
+    return log_s, (a * (special.digamma(a + b) - special.digamma(a + b + tc)),
+                   b * (late - special.digamma(b) + special.digamma(a + b)),
+                   c * late * tc * np.log(ages))
+
+
 def fit_retention(model: str, ages, targets, play_probability: float = 1.0,
                   start: RetentionFit | None = None) -> RetentionFit:
     """Fit sbg or bdw parameters to active-share targets at ``ages`` [days].
@@ -86,19 +97,10 @@ def fit_retention(model: str, ages, targets, play_probability: float = 1.0,
         return a, b, c
 
     def residuals(x):
-        a, b, c = unpack(x)
-        log_s = special.betaln(a, b + ages**c) - special.betaln(a, b)
-        return log_s - log_targets
+        return _log_survival(*unpack(x), ages)[0] - log_targets
 
-    def jacobian(x):  # d log S(t) / d (log a, log b[, log c]), from digamma identities
-        a, b, c = unpack(x)
-        tc = ages**c
-        late = special.digamma(b + tc) - special.digamma(a + b + tc)
-        cols = [a * (special.digamma(a + b) - special.digamma(a + b + tc)),
-                b * (late - special.digamma(b) + special.digamma(a + b))]
-        if with_c:
-            cols.append(c * late * tc * np.log(ages))
-        return np.column_stack(cols)
+    def jacobian(x):
+        return np.column_stack(_log_survival(*unpack(x), ages)[1][:2 + with_c])
 
     lo = np.log([box[0] for box in PARAMETER_BOX][: 2 + with_c])
     hi = np.log([box[1] for box in PARAMETER_BOX][: 2 + with_c])
@@ -135,9 +137,9 @@ def fit_retention_many(model: str, ages, targets, play_probability,
     every row from ``start`` (a fit to nearby targets), vectorised over rows, at most
     ``MANY_ITERATIONS`` steps; a row is ``fitted`` when its projected gradient is below
     ``GRADIENT_TOL`` and, with as many targets as parameters, it reaches them within
-    ``FIT_TOLERANCE``. Rows that are not fitted (a bound, a slow
-    valley or targets no model reaches) are left to ``fit_retention``, which the caller runs
-    for them. ``play_probability``: a number or float64[n].
+    ``FIT_TOLERANCE``. Rows that are not fitted (a bound, a slow valley or targets no model
+    reaches) are left to ``fit_retention``, which the caller runs for them.
+    ``play_probability``: a number or float64[n].
     """
     ages = np.asarray(ages, dtype=float)
     targets = np.atleast_2d(np.asarray(targets, dtype=float))
@@ -151,14 +153,8 @@ def fit_retention_many(model: str, ages, targets, play_probability,
     def parts(x, log_t):
         a, b = np.exp(x[:, :1]), np.exp(x[:, 1:2])
         c = np.exp(x[:, 2:3]) if with_c else np.ones_like(a)
-        tc = ages[None, :] ** c
-        res = special.betaln(a, b + tc) - special.betaln(a, b) - log_t
-        late = special.digamma(b + tc) - special.digamma(a + b + tc)
-        cols = [a * (special.digamma(a + b) - special.digamma(a + b + tc)),
-                b * (late - special.digamma(b) + special.digamma(a + b))]
-        if with_c:
-            cols.append(c * late * tc * np.log(ages)[None, :])
-        return res, np.stack(cols, axis=2)
+        log_s, cols = _log_survival(a, b, c, ages)
+        return log_s - log_t, np.stack(cols[:k], axis=2)
 
     res, jac = parts(x, log_t)
     cost = (res**2).sum(axis=1)
