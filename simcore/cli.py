@@ -183,9 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor_args(p)
     _add_run_args(p, " per budget")
 
-    p = sub.add_parser("optimize", help="split a total daily budget across markets under risk",
-                       description="Simulate each market's paid ads on a budget grid (common "
-                       "random numbers), then choose the daily budget of each market that "
+    p = sub.add_parser("optimize", help="split a total daily budget across markets, channels "
+                       "and weeks under risk",
+                       description="Simulate each market's paid ads (and creators, weeks) on a "
+                       "budget grid (common random numbers), then choose the daily budget of "
+                       "each cell that "
                        "maximises expected profit (or a CVaR-adjusted one) subject to bounds "
                        "and an optional chance constraint P(ROAS at AGE >= TARGET) >= P; "
                        "checked out of sample on fresh seeds.")
@@ -194,8 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="total daily budget [USD/day] to split")
     p.add_argument("--at-most", action="store_true",
                    help="spend at most the total (default: spend it all)")
-    p.add_argument("--over", default="markets", choices=("markets",),
-                   help="what to allocate over (markets: each market's paid ads)")
+    p.add_argument("--over", default="markets", metavar="markets[,channels][,weeks]",
+                   help="what to allocate over: markets (each market's paid ads, the "
+                        "default), channels (paid ads and creators), weeks (a budget per "
+                        "week of the campaign); comma-separated")
     p.add_argument("--objective", default="mean", choices=("mean", "cvar"),
                    help="mean: expected net profit - LAMBDA x CVaR of the loss (default); "
                         "cvar: minimise CVaR of the loss")
@@ -579,8 +583,8 @@ def _cmd_scale(args) -> int:
 
 
 def _cmd_optimize(args) -> int:
-    from simcore.studies.allocation import optimize, parse_chance
-    from simcore.studies.allocation.cells import check_total, parse_bounds
+    from simcore.studies.allocation import check_channels, n_tasks, optimize, parse_chance
+    from simcore.studies.allocation.cells import check_over, check_total, parse_bounds
     from simcore.studies.executors import check_executor, open_executor
 
     total = check_total(args.total_budget)
@@ -596,13 +600,14 @@ def _cmd_optimize(args) -> int:
     loaded = load_scenario(args.scenario, _overrides(args))
     from simcore.studies.allocation.cells import bounds_of, cells_of
 
-    cells = cells_of(loaded, (args.over,))
-    bounds_of(cells, total, lower, upper, args.at_most)       # input errors before any run
-    draws = loaded.scenario.simulation.draws
-    blocks = 1 if args.block_draws is None else -(-draws // max(1, args.block_draws))
+    over = check_over(args.over)
+    cells = cells_of(loaded, over)
+    _lo, hi = bounds_of(cells, total, lower, upper, args.at_most)   # input errors first
+    check_channels(cells, hi)
+    tasks = n_tasks(cells, args.block_draws) * 2          # the grid, then out of sample
     with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
-            _progress(args, len(cells) * (args.grid_points + 1) * blocks, "tasks") as bar:
-        ds = optimize(loaded, total, (args.over,), args.objective, args.lam, args.cvar_alpha,
+            _progress(args, tasks, "tasks") as bar:
+        ds = optimize(loaded, total, over, args.objective, args.lam, args.cvar_alpha,
                       chance, lower, upper, args.at_most, args.grid_points,
                       args.chance_method, executor=executor, block_draws=args.block_draws,
                       progress=bar.update)

@@ -41,6 +41,10 @@ class TitleKind(Protocol):
     calibration: Any            # its report model for simcore.studies.calibration (check,
                                 #   central, series, plans, log_likelihood, replicate,
                                 #   forecast_dataset, keep_observed); None: not calibratable
+    budget_response: Any        # every budget of a grid from one simulation, for
+                                #   simcore.studies.allocation (current_usd, nested_ok,
+                                #   check_channel, budget_response); None: each budget is
+                                #   run on its own, markets only
 
     def plans(self, loaded: LoadedScenario, scenarios: list) -> list:
         """The compiled plan of each scenario (one per parameter set or draw) of ``loaded``;

@@ -48,7 +48,7 @@ def test_optimize_prints_writes_and_is_the_same_on_any_thread_count(tmp_path):
 
 @pytest.mark.parametrize("extra, words", [
     (["--max", "US=500"], "--max US: = 500 USD/day is above the total budget"),
-    (["--min", "FR=10"], "--min FR: unknown market; the cells are US, JP"),
+    (["--min", "FR=10"], "--min FR: unknown cell; the cells are US, JP"),
     (["--min", "US"], "--min: = 'US': write CELL=USD"),
     (["--chance", "30:1"], "--chance: = '30:1': write AGE:TARGET:P"),
     (["--chance", "30:1:0.999"], "cannot be met with this total and these bounds"),

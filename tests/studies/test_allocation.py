@@ -224,7 +224,7 @@ def test_binding_bound_is_reported(tmp_path):
 
 @pytest.mark.parametrize("kwargs, key, words", [
     ({"upper": {"US": 500.0}}, "--max US", "above the total budget (400 USD/day) by 100"),
-    ({"lower": {"FR": 10.0}}, "--min FR", "unknown market; the cells are US, JP"),
+    ({"lower": {"FR": 10.0}}, "--min FR", "unknown cell; the cells are US, JP"),
     ({"lower": {"US": 300.0, "JP": 200.0}}, "--min", "above the total budget (400) by 100"),
     ({"upper": {"US": 100.0, "JP": 100.0}}, "--max", "below the total budget (400) by 200"),
     ({"lower": {"US": 300.0}, "upper": {"US": 200.0}}, "--min US", "above --max US"),

@@ -11,6 +11,7 @@ class Drama:
 
     name = "drama"
     calibration = None          # no report model for a series yet
+    budget_response = None      # allocation runs each budget on its own (markets only)
     # a sweep of a drama also keeps the series P&L at the horizon (licence and production)
     sweep_outcomes = {
         "series_pnl": ((), "USD", "series P&L through the horizon: all net revenue (licence "

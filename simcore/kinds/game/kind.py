@@ -19,6 +19,14 @@ class Game:
 
         return CALIBRATION
 
+    @property
+    def budget_response(self):
+        """The game's budget response for ``simcore.studies.allocation`` (a module:
+        ``current_usd``, ``nested_ok``, ``check_channel``, ``budget_response``)."""
+        from simcore.kinds.game import response
+
+        return response
+
     def compile(self, loaded):
         from simcore.kinds.game.plan import compile_loaded
 

@@ -1,4 +1,4 @@
-"""Allocate a total daily budget across cells (markets' paid ads) under risk (issue 15).
+"""Allocate a total daily budget across cells (markets, channels, weeks) under risk.
 
     from simcore.studies.allocation import optimize
     ds = optimize(loaded, 10_000, chance=(30, 1.0, 0.8))
@@ -7,10 +7,11 @@
 
 Steps, each a module of this package:
 
-1. ``cells``: the decision variables (each market's paid-ads daily budget [USD/day]), their
-   bounds, and the budget grid each is simulated on.
-2. ``response``: every cell run at every grid budget with common random numbers; kept per
-   draw: paid spend [USD] and paid users' cumulative net revenue by age [USD].
+1. ``cells``: the decision variables (a market's daily budget [USD/day] for a channel, over
+   the campaign or a week of it), their bounds, and the budget grid each is simulated on.
+2. ``response``: every cell at every grid budget with common random numbers (one simulation
+   per market and channel gives every budget); kept per draw: the channel's spend [USD] and
+   its users' cumulative net revenue by age [USD].
 3. ``solve``: the sample-average approximation over the draws (MILP with HiGHS, CVaR as
    Rockafellar-Uryasev's linear programme, the chance constraint with one binary per draw;
    SLSQP polish on the PCHIP interpolants).
@@ -19,12 +20,13 @@ Steps, each a module of this package:
    check: the allocation re-simulated on fresh seeds.
 
 The additive model. The scenario's total is the sum of its cells, each simulated on its own
-(as ``simcore.engine.markets`` runs markets), and a cell's account is its paid users only
-(ROAS on UA). Left out: users that paid users bring on top (shares, Mini Games Center
+(as ``simcore.engine.markets`` runs markets), and a cell's account is its own channel's users
+only (ROAS on UA). Left out: users that bought users bring on top (shares, Mini Games Center
 recommendations growing with activations), which would make a cell's return a little higher
 than counted, and any interaction between markets (none is modelled in the engine either).
-The budget schedule's shape (flat, ramp, pulse) is kept; the weeks of a campaign are not
-decision variables in this slice.
+Weeks are additive exactly as the engine models a campaign: a day's unit cost depends on that
+day's budget only (no carry-over of spend between days). The budget schedule's shape (flat,
+ramp, pulse) is kept within each cell.
 """
 
 from __future__ import annotations
@@ -44,13 +46,17 @@ from simcore.studies.allocation.cells import (
     cells_of,
     check_total,
 )
-from simcore.studies.allocation.response import simulate_allocation, simulate_response
+from simcore.studies.allocation.response import (
+    n_tasks,
+    simulate_allocation,
+    simulate_response,
+)
 from simcore.studies.allocation.solve import Chance, Curves, Problem, cvar, solve
 
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["evaluate", "fresh_seed", "optimize", "parse_chance"]
+__all__ = ["check_channels", "evaluate", "fresh_seed", "n_tasks", "optimize", "parse_chance"]
 OBJECTIVES = ("mean", "cvar")
 
 
@@ -101,12 +107,13 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
     Parameters
     ----------
     loaded : LoadedScenario
-        A mini-game scenario; with ``[[markets]]`` each market is a cell, else the one
-        campaign is.
+        A scenario; with ``[[markets]]`` each market is a cell, else the one campaign is.
     total_budget_usd : float
-        Total daily budget [USD/day], spent in full (or at most, ``at_most=True``).
+        Total daily budget [USD/day] (the cells' budgets averaged over the campaign's days),
+        spent in full (or at most, ``at_most=True``).
     over : tuple of str
-        What to allocate over: ``("markets",)`` (channels and weeks: not in this slice).
+        What to allocate over beyond the markets: ``"channels"`` (paid ads and creators),
+        ``"weeks"`` (a budget per week of the campaign); see ``cells``.
     objective : "mean" | "cvar"
         Expected net profit [USD] minus ``lam`` x CVaR_``alpha`` of the loss, or CVaR of the
         loss alone (minimised).
@@ -129,8 +136,9 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
     Returns
     -------
     xr.Dataset
-        ``allocation_usd_per_day`` (cell) [USD/day] with ``region`` and ``channel`` on
-        ``cell``; ``share`` [1]; ``marginal_roas`` [1]; ``lower_usd_per_day`` /
+        ``allocation_usd_per_day`` (cell) [USD/day] with ``region``, ``channel``, ``week``
+        (0: the whole campaign) and ``weight`` on ``cell``; ``share`` [1];
+        ``marginal_roas`` [1]; ``lower_usd_per_day`` /
         ``upper_usd_per_day``; ``bound`` ("min", "max" or ""); ``risk_neutral_usd_per_day``
         (the allocation without risk terms or chance constraint); the in-sample per-draw
         ``net_profit`` and ``roas_chance`` (draw); out of sample ``oos_net_profit`` and
@@ -149,26 +157,33 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         target = check_target(target, "--chance")
         chance = Chance(age, float(target), float(probability))
     cells = cells_of(loaded, over)
-    bounds_of(cells, total, lower, upper, at_most)            # checked in the user's order
+    lo, hi = bounds_of(cells, total, lower, upper, at_most)   # checked in the user's order
+    check_channels(cells, hi)
     # solved in a canonical order (by region), shown in the scenario's: the order of
     # [[markets]] changes nothing, to the last bit
     shown = [c.name for c in cells]
     cells = sorted(cells, key=lambda c: c.stream)
     lo, hi = bounds_of(cells, total, lower, upper, at_most)
-    grids = np.stack([budget_grid(hi.max() if h <= 0 else h, grid_points) for h in hi])
+    # one grid per source (a market's channel), up to the highest bound of its cells
+    top = {}
+    for cell, h in zip(cells, hi):
+        top[cell.source] = max(top.get(cell.source, 0.0), h)
+    grids = np.stack([budget_grid(top[c.source] if top[c.source] > 0 else hi.max(),
+                                  grid_points) for c in cells])
     response = simulate_response(cells, grids, executor=executor, block_draws=block_draws,
                                  progress=progress)
     age_c = chance.age if chance is not None else horizon
     problem = Problem(response.grid, response.spend, response.revenue[..., horizon], total,
                       lo, hi, at_most, objective, float(lam), float(alpha), chance,
                       response.revenue[..., age_c], chance_method=chance_method,
-                      time_limit=float(time_limit_s))
+                      time_limit=float(time_limit_s),
+                      weight=np.array([c.weight for c in cells]))
     curves = Curves(problem)
     sol = solve(problem, curves)
     neutral = sol
     if chance is not None or lam != 0 or objective != "mean":   # the comparison's answer
-        neutral = solve(Problem(problem.grid, problem.spend, problem.revenue, total, lo, hi,
-                                at_most))
+        neutral = solve(dataclasses.replace(problem, objective="mean", lam=0.0, chance=None,
+                                            revenue_chance=None))
     oos = None
     if out_of_sample:
         oos = simulate_allocation(cells, sol.budgets, fresh_seed(s.simulation.seed),
@@ -176,6 +191,16 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
     ds = allocation_dataset(loaded, cells, problem, curves, sol, neutral.budgets, oos)
     ds = add_frontier(ds, problem, curves)
     return ds.isel(cell=[[c.name for c in cells].index(name) for name in shown])
+
+
+def check_channels(cells, upper: np.ndarray) -> None:
+    """Refuse, in one line, a channel whose budget cannot be a decision up to its bound."""
+    from simcore import kinds
+
+    for cell, h in zip(cells, upper):
+        br = kinds.for_scenario(cell.loaded).budget_response
+        if br is not None:
+            br.check_channel(cell.loaded, cell.channel, float(h), cell.loaded.source)
 
 
 FRONTIER_LAMBDAS = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0)   # risk aversion of the frontier's points
@@ -249,12 +274,13 @@ def allocation_dataset(loaded, cells, problem: Problem, curves: Curves, sol, neu
                       for xi, lo, hi in zip(x, problem.lower, problem.upper)])
     profit = out["net_profit"]
     names = [c.name for c in cells]
+    weight = np.array([c.weight for c in cells])
     ds = xr.Dataset(
         {
             "allocation_usd_per_day": ("cell", x, {"units": "USD/day", "long_name":
                                                    "daily paid-ads budget of the cell"}),
-            "share": ("cell", x / max(x.sum(), 1e-300), {"units": "1", "long_name":
-                                                         "share of the allocated total"}),
+            "share": ("cell", weight * x / max(weight @ x, 1e-300), {
+                "units": "1", "long_name": "share of the allocated total (weight x budget)"}),
             "marginal_roas": ("cell", out["marginal_roas"], {
                 "units": "1", "long_name": "return of the last dollar: mean d(paid net "
                 "revenue through the horizon) / mean d(paid spend) at the allocation"}),
@@ -278,6 +304,8 @@ def allocation_dataset(loaded, cells, problem: Problem, curves: Curves, sol, neu
         },
         coords={"cell": ("cell", names), "region": ("cell", [c.region for c in cells]),
                 "channel": ("cell", [c.channel for c in cells]),
+                "week": ("cell", [c.week for c in cells]),
+                "weight": ("cell", [c.weight for c in cells]),
                 "draw": np.arange(problem.spend.shape[2])})
     alpha = problem.alpha
     attrs = {
@@ -319,7 +347,7 @@ def allocation_dataset(loaded, cells, problem: Problem, curves: Curves, sol, neu
     if ch is not None and attrs["p_roas_at_least_risk_neutral"] < ch.probability:
         binding.append(f"{ch.label()} >= {ch.probability:g} (the risk-neutral allocation "
                        f"has {attrs['p_roas_at_least_risk_neutral']:.3g})")
-    if problem.at_most and x.sum() >= total - tol:
+    if problem.at_most and weight @ x >= total - tol:
         binding.append("the total budget")
     attrs["binding"] = "; ".join(binding)
     ds.attrs = attrs

@@ -1,13 +1,24 @@
 """The cells of an allocation: what gets a daily budget, and the bounds on it.
 
-A cell is one market's paid-ads budget [USD/day] (``over=("markets",)`` on a ``[[markets]]``
-scenario; a scenario without markets is one cell, its own campaign). Each cell is simulated
-as its market runs in ``simcore.engine.markets`` (the scenario moved to the market's region),
-with ``campaign.daily_budget_usd`` set to the cell's budget.
+A cell is one market's budget [USD/day] for one paying channel, over the whole campaign or
+one week of it. ``over`` names what is split beyond the markets (a ``[[markets]]`` scenario
+always has a cell per market; a scenario without markets is one market, its own region):
+
+* ``markets``: each market's paid ads (cells named by region: ``US``);
+* ``channels``: each market's paid ads and creator programme (``US/paid_ads``,
+  ``US/creator``; creators paid per 1,000 views: the budget buys videos at their expected
+  cost, so a creator budget's expected return is linear in it);
+* ``weeks``: each cell's budget per week of the campaign (``US/w1``, ``US/paid_ads/w2``);
+  the last week may be shorter. A week's budget buys that week's cohorts only.
+
+The total budget [USD/day] is the cells' daily budgets averaged over the campaign's days:
+sum over cells of weight x budget, the weight being the share of the channel's days the cell
+runs (1 without weeks). A cell's bounds are USD/day while it runs.
 
 Streams. A cell's campaign and user streams are keyed by its region's position in
 ``simcore.scenario.schema.REGIONS`` (never by its position in ``[[markets]]``), so the same
-markets listed in another order give bit-identical responses and the same allocation.
+markets listed in another order give bit-identical responses and the same allocation. The
+cells of one market and channel (its weeks) are one simulation, a ``Source``.
 """
 
 from __future__ import annotations
@@ -19,50 +30,110 @@ import numpy as np
 
 from simcore.errors import ScenarioError
 
-OVER = ("markets",)          # what this slice allocates over (channels, weeks: not yet)
+OVER = ("markets", "channels", "weeks")
 PAID_CHANNEL = "paid_ads"
+CHANNELS = (PAID_CHANNEL, "creator")     # the channels whose budget is a decision
+WEEK_DAYS = 7
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One decision variable: a market's paid-ads daily budget [USD/day]."""
+    """One decision variable: a market's daily budget [USD/day] for one channel, over the
+    campaign (``week`` 0) or one week of it (``week`` 1, 2, ...: cohort days ``days``)."""
 
-    name: str                # "US" (a market), or the scenario's region without markets
+    name: str                # "US", "US/creator", "US/w2", "US/paid_ads/w2"
     region: str
-    channel: str             # "paid_ads"
+    channel: str             # "paid_ads" or "creator"
     stream: int              # the ``market`` key of its random streams (by region)
     loaded: object           # the cell's LoadedScenario (the market's scenario)
-    current_usd: float       # the cell's daily budget in the scenario as written [USD/day]
+    current_usd: float       # the budget in the scenario as written [USD/day] (creators: the
+                             #   expected payment of its videos)
+    week: int = 0
+    days: tuple[int, int] | None = None   # cohort days [first, last) its budget buys
+    weight: float = 1.0      # share of the channel's days the cell runs [1]
+
+    @property
+    def source(self) -> tuple[int, str]:
+        """The simulation the cell's response comes from: (market key, channel)."""
+        return self.stream, self.channel
 
 
 def check_over(over) -> tuple[str, ...]:
-    """``over`` as a tuple of known names (only ``markets`` in this slice)."""
-    over = (over,) if isinstance(over, str) else tuple(over)
+    """``over`` as a tuple of known names ("channels,weeks" is split at commas)."""
+    if isinstance(over, str):
+        over = over.split(",")
+    over = tuple(o.strip() for part in over for o in str(part).split(","))
     bad = [o for o in over if o not in OVER]
     if not over or bad:
-        raise ScenarioError("--over", f"= {','.join(map(str, over))!r}: allocation over "
-                            f"{', '.join(OVER)} only (channels and weeks are not built yet)")
+        raise ScenarioError("--over", f"= {','.join(map(str, over))!r}: allocate over any of "
+                            f"{', '.join(OVER)}, comma-separated")
     return over
 
 
+def _channel_days(loaded, channel: str) -> int:
+    s = loaded.scenario
+    if channel == "creator":
+        return int(s.creator.days or s.campaign.days)
+    return int(s.campaign.days)
+
+
 def cells_of(loaded, over=("markets",)) -> list[Cell]:
-    """The cells of ``loaded``, in its ``[[markets]]`` order. Refuses a ``list`` budget
-    schedule (its daily budgets ignore ``campaign.daily_budget_usd``)."""
+    """The cells of ``loaded``, in its ``[[markets]]`` order (then channel, then week).
+    Refuses a ``list`` budget schedule (its daily budgets ignore
+    ``campaign.daily_budget_usd``), and channels or weeks where a budget cannot be a decision
+    (no creator programme; creators paid by revenue share; UA rules)."""
+    from simcore import kinds
     from simcore.scenario.markets import market_scenarios
     from simcore.scenario.schema import REGIONS
 
-    check_over(over)
+    over = check_over(over)
     s = loaded.scenario
     if getattr(s.campaign, "budget_schedule", "flat") == "list":
         raise ScenarioError("campaign.budget_schedule", "= 'list': the daily budgets are given "
                             "day by day, so a cell's campaign.daily_budget_usd changes "
                             "nothing; use flat, ramp or pulse", loaded.source)
-    if not s.markets:
-        return [Cell(s.campaign.region, s.campaign.region, PAID_CHANNEL, 0, loaded,
-                     float(s.campaign.daily_budget_usd))]
-    return [Cell(m.region, m.region, PAID_CHANNEL, 1 + REGIONS.index(m.region), ml,
-                 float(ml.scenario.campaign.daily_budget_usd))
-            for m, ml in zip(s.markets, market_scenarios(loaded))]
+    split = "channels" in over or "weeks" in over
+    if split and kinds.for_scenario(loaded).budget_response is None:
+        raise ScenarioError("--over", f"= {','.join(over)}: a {s.title.kind} allocates over "
+                            "markets only", loaded.source)
+    if split and s.rules:
+        raise ScenarioError("--over", f"= {','.join(over)}: UA rules set each day's budget "
+                            "from what earlier days brought, so channels and weeks cannot be "
+                            "split; remove [[rules]] or allocate over markets", loaded.source)
+    if s.markets:
+        markets = [(m.region, 1 + REGIONS.index(m.region), ml)
+                   for m, ml in zip(s.markets, market_scenarios(loaded))]
+    else:
+        markets = [(s.campaign.region, 0, loaded)]
+    channels = CHANNELS if "channels" in over else (PAID_CHANNEL,)
+    cells = []
+    for region, stream, ml in markets:
+        for channel in channels:
+            current = _current_usd(ml, channel)
+            days = _channel_days(ml, channel)
+            weeks = range(1, -(-days // WEEK_DAYS) + 1) if "weeks" in over else (0,)
+            for week in weeks:
+                parts = [region] + ([channel] if "channels" in over else []) \
+                    + ([f"w{week}"] if week else [])
+                span = ((week - 1) * WEEK_DAYS, min(week * WEEK_DAYS, days)) if week else None
+                weight = (span[1] - span[0]) / days if week else 1.0
+                cells.append(Cell("/".join(parts), region, channel, stream, ml, current,
+                                  week, span, weight))
+    return cells
+
+
+def _current_usd(loaded, channel: str) -> float:
+    """The channel's daily budget as the scenario has it [USD/day]."""
+    s = loaded.scenario
+    if channel == PAID_CHANNEL:
+        return float(s.campaign.daily_budget_usd)
+    if s.creator is None:
+        raise ScenarioError("--over", "channels: the scenario has no [creator] programme to "
+                            "give a budget to", loaded.source)
+    from simcore import kinds
+
+    kind = kinds.for_scenario(loaded)
+    return kind.budget_response.current_usd(loaded, channel)
 
 
 def _number(text: str, key: str) -> float:
@@ -103,30 +174,36 @@ def check_total(total) -> float:
 
 def bounds_of(cells: list[Cell], total: float, lower: dict | None, upper: dict | None,
               at_most: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bounds [USD/day] per cell (defaults 0 and the total), checked: every
-    named cell exists, each bound <= the total, min <= max, the minima fit in the total and
-    (a fixed total) the maxima reach it."""
+    """Lower and upper bounds [USD/day] per cell (defaults 0 and what the total pays for in
+    the cell's days, total / weight), checked: every named cell exists, each bound within
+    what the total pays for, min <= max, the minima fit in the total and (a fixed total) the
+    maxima reach it."""
     names = [c.name for c in cells]
-    lo, hi = np.zeros(len(cells)), np.full(len(cells), float(total))
+    w = np.array([c.weight for c in cells])
+    cap = total / w
+    lo, hi = np.zeros(len(cells)), cap.copy()
     for key, given, out in (("--min", lower or {}, lo), ("--max", upper or {}, hi)):
         for name, value in given.items():
             if name not in names:
-                raise ScenarioError(f"{key} {name}", f"unknown market; the cells are "
+                raise ScenarioError(f"{key} {name}", f"unknown cell; the cells are "
                                     f"{', '.join(names)}")
-            if value > total:
-                raise ScenarioError(f"{key} {name}", f"= {value:g} USD/day is above the total "
-                                    f"budget ({total:g} USD/day) by {value - total:g}")
-            out[names.index(name)] = value
+            i = names.index(name)
+            if value > cap[i] * (1 + 1e-12):
+                what = "the total budget" if w[i] == 1 else "what the total budget pays for " \
+                    "in its days"
+                raise ScenarioError(f"{key} {name}", f"= {value:g} USD/day is above {what} "
+                                    f"({cap[i]:g} USD/day) by {value - cap[i]:g}")
+            out[i] = value
     for i, name in enumerate(names):
         if lo[i] > hi[i]:
             raise ScenarioError(f"--min {name}", f"= {lo[i]:g} is above --max {name} = "
                                 f"{hi[i]:g} USD/day by {lo[i] - hi[i]:g}")
-    if lo.sum() > total * (1 + 1e-12):
-        raise ScenarioError("--min", f"the minima add up to {lo.sum():g} USD/day, above the "
-                            f"total budget ({total:g}) by {lo.sum() - total:g}")
-    if not at_most and hi.sum() < total * (1 - 1e-12):
-        raise ScenarioError("--max", f"the maxima add up to {hi.sum():g} USD/day, below the "
-                            f"total budget ({total:g}) by {total - hi.sum():g}; lower "
+    if w @ lo > total * (1 + 1e-12):
+        raise ScenarioError("--min", f"the minima add up to {w @ lo:g} USD/day, above the "
+                            f"total budget ({total:g}) by {w @ lo - total:g}")
+    if not at_most and w @ hi < total * (1 - 1e-12):
+        raise ScenarioError("--max", f"the maxima add up to {w @ hi:g} USD/day, below the "
+                            f"total budget ({total:g}) by {total - w @ hi:g}; lower "
                             "--total-budget or allow spending less with --at-most")
     return lo, hi
 

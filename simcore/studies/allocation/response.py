@@ -1,18 +1,20 @@
 """Each cell's response to its budget, simulated on a grid with common random numbers.
 
-For every cell c, grid budget b and draw d the cell's market is run with
-``campaign.daily_budget_usd = b`` on the same streams at every b (sweep point 0 keyed by the
-cell's region, see ``cells``): draw d has the same uncertain parameters, cost movements and
-users (as far as each budget buys as many) at every budget, so differences between budgets
-are the budget's effect. What is kept is the paid channel's own account (ROAS on UA): the
-spend [USD] on paid ads and the cumulative net revenue [USD] of the users it bought, by age.
-Budget 0 is exact without a simulation (no spend, no paid users).
+A source (one market's channel, ``cells.Cell.source``) is simulated at every budget of its
+grid for every draw: with its kind's ``budget_response`` (one simulation at the top budget
+gives every budget, users nested: ``simcore.kinds.game.response``) or, where that does not
+apply (UA rules, a drama, more budget buying fewer expected users), one run per budget on
+the same streams (sweep point 0 keyed by the cell's region). Either way draw d has the same
+uncertain parameters and cost movements at every budget, so differences between budgets are
+the budget's effect. What is kept is the channel's own account: its spend [USD] and the
+cumulative net revenue [USD] of the users it bought, by age; a week's cell keeps its own
+cohorts. Budget 0 is exact without a simulation (no spend, no users).
 
-The tasks (a cell, a budget, a block of draws) run on any ``simcore.studies.executors``
+The tasks (a source, its budgets, a block of draws) run on any ``simcore.studies.executors``
 executor; each result depends only on its arguments.
 
 Interpolation: each draw's response is a monotone cubic (PCHIP) in the budget through the grid
-values (``Response.revenue_at``), or piecewise linear on a refined grid for the MILP.
+values (``solve.Curves``), or piecewise linear on a refined grid for the MILP.
 """
 
 from __future__ import annotations
@@ -27,91 +29,123 @@ from simcore.studies.allocation.cells import PAID_CHANNEL, Cell
 BUDGET_KEY = "campaign.daily_budget_usd"
 
 
-def run_cell(variant, stream: int, start: int, stop: int) -> dict[str, np.ndarray]:
-    """One task: draws ``start .. stop - 1`` of a cell's scenario ``variant`` (its budget set),
-    on the streams of market key ``stream`` at sweep point 0. Returns ``spend`` [draw] (USD,
-    paid ads) and ``revenue`` [draw, age] (USD, cumulative net revenue of paid users)."""
+def run_source(loaded, channel: str, stream: int, budgets: tuple, start: int, stop: int,
+               nested: bool) -> dict[str, np.ndarray]:
+    """One task: draws ``start .. stop - 1`` of a source at ``budgets`` (ascending, >= 1)
+    [USD/day], on the streams of market key ``stream``. Returns ``spend`` [budget, draw,
+    cohort] and ``revenue`` [budget, draw, cohort, age] (USD; net revenue by age, not
+    cumulated). One run per budget (``nested`` False) keeps no cohorts (a cohort axis of 1)."""
     from simcore import kinds
     from simcore.model.channels import CHANNELS
 
-    ds = kinds.for_scenario(variant).run(variant, None, 0, np.arange(start, stop),
-                                         market=stream)
+    kind = kinds.for_scenario(loaded)
+    draws = np.arange(start, stop)
+    if nested:
+        spend, revenue = kind.budget_response.budget_response(loaded, np.asarray(budgets),
+                                                              draws, stream, channel)
+        return {"spend": spend, "revenue": revenue}
     k = CHANNELS.index(PAID_CHANNEL)
-    spend = ds.spend_by_channel.transpose("draw", "channel", "cohort").values[:, k].sum(axis=1)
-    revenue = np.cumsum(ds.revenue_by_channel.transpose("draw", "channel", "age").values[:, k],
-                        axis=1)
-    return {"spend": spend, "revenue": revenue}
+    spend, revenue = [], []
+    for budget in budgets:
+        variant = loaded.with_overrides(f"{BUDGET_KEY}={float(budget)!r}")
+        ds = kind.run(variant, None, 0, draws, market=stream)
+        spend.append(ds.spend_by_channel.transpose("draw", "channel", "cohort").values[:, k]
+                     .sum(axis=1)[:, None])
+        revenue.append(ds.revenue_by_channel.transpose("draw", "channel", "age").values[:, k]
+                       [:, None])
+    return {"spend": np.stack(spend), "revenue": np.stack(revenue)}
 
 
 @dataclass
 class Response:
     """Simulated responses: ``grid`` [cell, point] budgets [USD/day] (point 0 is 0),
-    ``spend`` [cell, point, draw] and ``revenue`` [cell, point, draw, age] in USD."""
+    ``spend`` [cell, point, draw] and ``revenue`` [cell, point, draw, age] in USD
+    (cumulative by age)."""
 
     grid: np.ndarray
     spend: np.ndarray
     revenue: np.ndarray
 
 
-def simulate_response(cells: list[Cell], grids: np.ndarray, draws: np.ndarray | None = None,
-                      executor=None, block_draws: int | None = None,
-                      progress: Callable[[int], None] | None = None,
-                      seed: int | None = None) -> Response:
-    """Run every cell at every nonzero grid budget; ``grids`` [cell, point] (USD/day).
-    ``seed`` (optional) replaces ``simulation.seed`` (the out-of-sample check's fresh
-    streams); ``draws`` defaults to all of the scenario's."""
+def _nested(cell: Cell, budgets: np.ndarray) -> bool:
+    from simcore import kinds
+
+    br = kinds.for_scenario(cell.loaded).budget_response
+    return br is not None and br.nested_ok(cell.loaded, cell.channel, budgets)
+
+
+def simulate_points(cells: list[Cell], points: np.ndarray, executor=None,
+                    block_draws: int | None = None,
+                    progress: Callable[[int], None] | None = None,
+                    seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every cell at each of its budgets ``points`` [cell, point] (USD/day; under 1 USD/day,
+    the smallest a campaign takes, is no spend and no users): (spend [cell, point, draw],
+    cumulative revenue [cell, point, draw, age]) in USD. The cells of one source are one
+    simulation at the union of their budgets. ``seed`` (optional) replaces
+    ``simulation.seed`` (the out-of-sample check's fresh streams)."""
     from simcore.studies.executors import LocalExecutor
 
     executor = LocalExecutor() if executor is None else executor
+    points = np.asarray(points, dtype=float)
     n_draws = cells[0].loaded.scenario.simulation.draws
     horizon = cells[0].loaded.scenario.simulation.horizon_days
     block = n_draws if block_draws is None else int(block_draws)
-    tasks = []
+    sources: dict[tuple, list[int]] = {}
     for c, cell in enumerate(cells):
-        for j, budget in enumerate(grids[c]):
-            if budget <= 0:
-                continue
-            variant = with_budget(cell, budget, seed)
-            for start in range(0, n_draws, block):
-                task = (variant, cell.stream, start, min(start + block, n_draws))
-                tasks.append(task)
-    spend = np.zeros(grids.shape + (n_draws,))
-    revenue = np.zeros(grids.shape + (n_draws, horizon + 1))
-    for task, result in executor.map(run_cell, tasks):
-        c, j, start = _place(task, cells, grids, seed)
-        stop = task[3]
-        spend[c, j, task[2]:stop] = result["spend"]
-        revenue[c, j, task[2]:stop] = result["revenue"]
+        sources.setdefault(cell.source, []).append(c)
+    tasks, plan = [], {}
+    for key, members in sources.items():
+        budgets = np.unique(points[members][points[members] >= 1.0])
+        if budgets.size == 0:
+            continue
+        cell = cells[members[0]]
+        loaded = cell.loaded if seed is None else \
+            cell.loaded.with_overrides(f"simulation.seed={int(seed)}")
+        nested = _nested(cell, budgets)
+        plan[key] = budgets
+        for start in range(0, n_draws, block):
+            tasks.append((loaded, cell.channel, cell.stream, tuple(budgets), start,
+                          min(start + block, n_draws), nested))
+    spend = np.zeros(points.shape + (n_draws,))
+    revenue = np.zeros(points.shape + (n_draws, horizon + 1))
+    for task, result in executor.map(run_source, tasks):
+        key, start, stop = (task[2], task[1]), task[4], task[5]
+        budgets = plan[key]
+        for c in sources[key]:
+            cell = cells[c]
+            for j, budget in enumerate(points[c]):
+                if budget < 1.0:
+                    continue
+                i = int(np.searchsorted(budgets, budget))
+                first, last = cell.days if cell.days is not None else (0, None)
+                spend[c, j, start:stop] = result["spend"][i, :, first:last].sum(axis=1)
+                revenue[c, j, start:stop] = np.cumsum(
+                    result["revenue"][i, :, first:last].sum(axis=1), axis=1)
         if progress is not None:
             progress(1)
+    return spend, revenue
+
+
+def simulate_response(cells: list[Cell], grids: np.ndarray, executor=None,
+                      block_draws: int | None = None,
+                      progress: Callable[[int], None] | None = None) -> Response:
+    """Every cell at every grid budget; ``grids`` [cell, point] (USD/day, point 0 is 0)."""
+    spend, revenue = simulate_points(cells, grids, executor, block_draws, progress)
     return Response(np.asarray(grids, dtype=float), spend, revenue)
-
-
-def _place(task, cells, grids, seed) -> tuple[int, int, int]:
-    """Cell and grid index of a finished task (tasks may come back in any order, from
-    another process): found from the variant's stream and budget."""
-    variant, stream, start, _ = task
-    budget = float(variant.scenario.campaign.daily_budget_usd)
-    c = next(i for i, cell in enumerate(cells) if cell.stream == stream)
-    j = int(np.argmin(np.abs(grids[c] - budget)))
-    return c, j, start
-
-
-def with_budget(cell: Cell, budget: float, seed: int | None = None):
-    """The cell's scenario at ``budget`` [USD/day] (and ``seed``, when given)."""
-    overrides = [f"{BUDGET_KEY}={max(float(budget), 1.0)!r}"]
-    if seed is not None:
-        overrides.append(f"simulation.seed={int(seed)}")
-    return cell.loaded.with_overrides(*overrides)
 
 
 def simulate_allocation(cells: list[Cell], budgets: np.ndarray, seed: int | None = None,
                         executor=None, block_draws: int | None = None,
                         progress: Callable[[int], None] | None = None):
-    """Each cell run once at its allocated budget [USD/day] (a cell under 1 USD/day, the
-    smallest budget a campaign takes, spends nothing): (spend [cell, draw], revenue
-    [cell, draw, age]) in USD."""
-    grids = np.asarray(budgets, dtype=float)[:, None]
-    grids = np.where(grids >= 1.0, grids, 0.0)
-    r = simulate_response(cells, grids, None, executor, block_draws, progress, seed)
-    return r.spend[:, 0], r.revenue[:, 0]
+    """Each cell run at its allocated budget [USD/day] (under 1 USD/day: nothing spent):
+    (spend [cell, draw], revenue [cell, draw, age]) in USD."""
+    spend, revenue = simulate_points(cells, np.asarray(budgets, dtype=float)[:, None],
+                                     executor, block_draws, progress, seed)
+    return spend[:, 0], revenue[:, 0]
+
+
+def n_tasks(cells: list[Cell], block_draws: int | None = None) -> int:
+    """Tasks of one ``simulate_points`` call (one per source and block of draws)."""
+    n_draws = cells[0].loaded.scenario.simulation.draws
+    block = n_draws if block_draws is None else int(block_draws)
+    return len({c.source for c in cells}) * -(-n_draws // block)

@@ -5,11 +5,12 @@ problem, with x_c the daily budget of cell c [USD/day]:
 
     maximise  mean_d P_d(x) - lambda * CVaR_alpha(-P)        (objective "mean")
     or        -CVaR_alpha(-P)                                (objective "cvar")
-    subject to sum_c x_c = total (or <= total with ``at_most``), lo_c <= x_c <= hi_c,
+    subject to sum_c w_c x_c = total (or <= total with ``at_most``), lo_c <= x_c <= hi_c,
               share of draws with ROAS_age_d(x) >= target  >=  p      (the chance constraint)
 
-with P_d(x) = sum_c R_dc(x_c) - S_dc(x_c) (paid net revenue through the horizon - paid spend)
-and ROAS_age_d(x) = sum_c R_age_dc(x_c) / sum_c S_dc(x_c).
+with P_d(x) = sum_c R_dc(x_c) - S_dc(x_c) (the cells' net revenue through the horizon - their
+spend), ROAS_age_d(x) = sum_c R_age_dc(x_c) / sum_c S_dc(x_c) and w_c the share of the campaign's
+days cell c's budget runs (1 for a whole campaign, 7/days for a week of it).
 
 1. A mixed-integer linear programme (``scipy.optimize.milp``, HiGHS) on piecewise-linear
    responses: each draw's monotone cubic (PCHIP) interpolant sampled at ``refine`` points
@@ -64,6 +65,7 @@ class Problem:
     chance: Chance | None = None
     revenue_chance: np.ndarray | None = None   # [cell, point, draw] through chance.age
     refine: int = 4
+    weight: np.ndarray | None = None   # [cell] share of the campaign's days the budget runs
     chance_method: str = "milp"   # "milp" (one binary per draw) or "cvar" (approximation)
     time_limit: float = 60.0      # seconds HiGHS may take [s]
 
@@ -76,6 +78,11 @@ class Solution:
     method: str
     milp_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+
+
+def weights(p: Problem) -> np.ndarray:
+    """Each cell's weight in the total [1] (``Problem.weight``; ones when not given)."""
+    return np.ones(p.grid.shape[0]) if p.weight is None else np.asarray(p.weight, dtype=float)
 
 
 # --- interpolation ---------------------------------------------------------------------------
@@ -216,7 +223,8 @@ def solve_milp(p: Problem, curves: Curves, maximise_chance: bool = False,
         lower_b.append(p.lower[c])
         upper_b.append(p.upper[c])
         r += 1
-    A[r, :n_delta] = 1.0
+    for c, w in enumerate(weights(p)):
+        A[r, d_at[c]:d_at[c + 1]] = w
     lower_b.append(-np.inf if p.at_most else p.total)
     upper_b.append(p.total)
     r += 1
@@ -298,6 +306,7 @@ def polish(p: Problem, curves: Curves, x0: np.ndarray, met=None) -> np.ndarray |
 
     scale = p.total
     n_draws = p.spend.shape[2]
+    w = weights(p)
 
     def f(u):
         rev, spd, _ = curves.at(u * scale)
@@ -307,8 +316,8 @@ def polish(p: Problem, curves: Curves, x0: np.ndarray, met=None) -> np.ndarray |
         rev, spd, _ = curves.at(u * scale, 1)
         return -(rev - spd).sum(axis=1) / n_draws
 
-    cons = [{"type": "ineq" if p.at_most else "eq", "fun": lambda u: 1.0 - u.sum(),
-             "jac": lambda u: -np.ones_like(u)}]
+    cons = [{"type": "ineq" if p.at_most else "eq", "fun": lambda u: 1.0 - w @ u,
+             "jac": lambda u: -w}]
     if met is not None and len(met):
         tau = p.chance.target
 
@@ -327,10 +336,10 @@ def polish(p: Problem, curves: Curves, x0: np.ndarray, met=None) -> np.ndarray |
                    options={"ftol": 1e-12, "maxiter": 500})
     u = np.clip(res.x, p.lower / scale, p.upper / scale)
     if not p.at_most:
-        u = u / u.sum()       # exactly the total
-    feasible = p.at_most or abs(u.sum() - 1.0) < 1e-9
+        u = u / (w @ u)       # exactly the total
+    feasible = abs(w @ u - 1.0) < 1e-9 and np.all(u <= p.upper / scale * (1 + 1e-12))
     if p.at_most:
-        feasible = u.sum() <= 1.0 + 1e-12
+        feasible = w @ u <= 1.0 + 1e-12
     if met is not None:           # still as many draws at the target (no margin)
         _, spd, age = curves.at(u * scale)
         spend = spd.sum(axis=0)
