@@ -22,21 +22,28 @@ def format_allocation(ds: xr.Dataset) -> str:
                  f"expected net profit - {a['lambda']:g} x CVaR{a['cvar_alpha']:g} of the loss"
                  if a["objective"] == "mean" else f"CVaR{a['cvar_alpha']:g} of the loss "
                  "(minimised)")
+    channels = sorted({str(c) for c in ds.channel.values}) if "channel" in ds.coords else []
+    weeks = "week" in ds.coords and int(ds.week.max()) > 0
+    width = max([8] + [len(str(c)) for c in ds.cell.values])
     lines = [(f"{a.get('title', '')}: {_usd(total)} USD/day "
              f"{'at most ' if a['at_most'] else ''}across {ds.sizes['cell']} cells "
-             f"({ds.sizes['draw']} draws, paid ads; ROAS on UA)"),
+             f"({ds.sizes['draw']} draws; {', '.join(channels) or 'paid_ads'}"
+             f"{', by week' if weeks else ''}; ROAS on UA)"),
              f"objective: {objective}"
              + (f"; subject to {rule} >= {a['chance_probability']:g}"
                 if math.isfinite(a["chance_probability"]) else ""), "",
-             (f"{'cell':>8} {'USD/day':>10} {'share':>6} {'marginal':>9} {'bound':>6} "
+             (f"{'cell':>{width}} {'USD/day':>10} {'share':>6} {'marginal':>9} {'bound':>6} "
              f"{'risk-neutral':>13}"),
-             (f"{'':>8} {'':>10} {'':>6} {'ROAS D' + str(a['horizon_days']):>9} {'':>6} "
-             f"{'USD/day':>13}")]
+             (f"{'':>{width}} {'':>10} {'':>6} {'ROAS D' + str(a['horizon_days']):>9} "
+             f"{'':>6} {'USD/day':>13}")]
     for i, name in enumerate(ds.cell.values):
-        lines.append(f"{name!s:>8} {_usd(float(ds.allocation_usd_per_day[i])):>10} "
+        lines.append(f"{name!s:>{width}} {_usd(float(ds.allocation_usd_per_day[i])):>10} "
                      f"{float(ds.share[i]):>6.1%} {float(ds.marginal_roas[i]):>9.3f} "
                      f"{ds.bound.values[i]!s:>6} "
                      f"{_usd(float(ds.risk_neutral_usd_per_day[i])):>13}")
+    if weeks:
+        lines.append("(a week's USD/day is its budget on that week's days; the total is the "
+                     "cells' budgets averaged over the campaign's days)")
     alpha = float(a["cvar_alpha"])
     lines += ["",
               (f"expected profit: {_usd(a['expected_profit_usd'])} USD (risk-neutral "

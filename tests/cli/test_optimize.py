@@ -78,3 +78,24 @@ def test_optimize_draws_the_efficient_frontier(tmp_path):
         tol = 1e-6 * float(np.abs(profit).max())
         assert np.all(np.diff(profit) <= tol) and np.all(np.diff(risk) <= tol)
         np.testing.assert_allclose(ds.frontier_usd_per_day.sum("cell").values, 400.0)
+
+
+def test_optimize_over_channels_and_weeks(tmp_path):
+    from tests.studies.test_allocation import CREATOR, MARKETS, TWO_MARKETS
+
+    scenario = tmp_path / "creators.toml"
+    scenario.write_text(TWO_MARKETS.replace("days = 2", "days = 9") + CREATOR + MARKETS["US"]
+                        + MARKETS["JP"], encoding="utf-8")
+    out = tmp_path / "weeks.nc"
+    result = ok(simcore("optimize", scenario, "--total-budget", "400", "--over",
+                        "channels,weeks", "--draws", "20", "--grid-points", "3",
+                        "--no-progress", "--max", "JP/creator/w2=100", "-o", out))
+    text = result.stdout
+    for words in ("across 8 cells", "creator, paid_ads, by week", "US/paid_ads/w1",
+                  "JP/creator/w2", "a week's USD/day is its budget on that week's days"):
+        assert words in text, text
+    with xr.open_dataset(out) as ds:
+        assert list(ds.week.values) == [1, 2] * 4
+        assert float(ds.weight.values @ ds.allocation_usd_per_day.values) == \
+            pytest.approx(400.0)
+        assert float(ds.upper_usd_per_day.sel(cell="JP/creator/w2")) == 100.0

@@ -299,3 +299,87 @@ def test_the_same_on_a_local_cluster(tmp_path):
     for name in ("allocation_usd_per_day", "response_revenue", "response_spend",
                  "oos_net_profit"):
         np.testing.assert_array_equal(here[name].values, there[name].values)
+
+
+# --- channels and weeks ---------------------------------------------------------------------------
+
+CREATOR = """
+[creator]
+videos_per_day = 2.0
+views_median = 3000.0
+views_p90 = 20000.0
+anchor_ctr = 0.01
+load_success = 0.9
+first_play = 0.8
+usd_per_1000_views = 4.0
+"""
+
+
+def with_creators(tmp_path, days=9):
+    path = tmp_path / "creators.toml"
+    text = TWO_MARKETS.replace("days = 2", f"days = {days}") + CREATOR
+    path.write_text(text + MARKETS["US"] + MARKETS["JP"], encoding="utf-8")
+    return load_scenario(str(path), ["simulation.draws=30"])
+
+
+def test_cells_over_channels_and_weeks(tmp_path):
+    from simcore.studies.allocation.cells import cells_of
+
+    cells = cells_of(with_creators(tmp_path), ("markets", "channels", "weeks"))
+    assert [c.name for c in cells] == [f"{r}/{ch}/w{w}" for r in ("US", "JP")
+                                       for ch in ("paid_ads", "creator") for w in (1, 2)]
+    assert [c.days for c in cells[:2]] == [(0, 7), (7, 9)]
+    assert [c.weight for c in cells[:2]] == pytest.approx([7 / 9, 2 / 9])
+
+
+def test_weeks_add_up_to_the_whole_campaign(tmp_path):
+    """A week's cell keeps its own cohorts of the same simulation: at one budget the weeks'
+    spend and revenue add up, to rounding, to the whole campaign's."""
+    from simcore.studies.allocation.cells import cells_of
+    from simcore.studies.allocation.response import simulate_points
+
+    loaded = with_creators(tmp_path)
+    whole = cells_of(loaded, ("markets", "channels"))
+    weeks = cells_of(loaded, ("markets", "channels", "weeks"))
+    points = np.array([[0.0, 150.0, 600.0]])
+    s1, r1 = simulate_points(whole, np.repeat(points, len(whole), axis=0))
+    s2, r2 = simulate_points(weeks, np.repeat(points, len(weeks), axis=0))
+    np.testing.assert_allclose(s2.reshape(len(whole), 2, *s2.shape[1:]).sum(axis=1), s1,
+                               rtol=1e-12)
+    np.testing.assert_allclose(r2.reshape(len(whole), 2, *r2.shape[1:]).sum(axis=1), r1,
+                               rtol=1e-12, atol=1e-9)
+    assert np.all(s1[:, 0] == 0) and np.all(r1[:, 0] == 0)      # budget 0: nothing
+
+
+def test_allocation_over_channels_and_weeks_spends_the_total(tmp_path):
+    loaded = with_creators(tmp_path)
+    ds = optimize(loaded, 400.0, over=("markets", "channels", "weeks"), grid_points=4,
+                  chance=(20, 1.0, 0.6), out_of_sample=True)
+    x, w = ds.allocation_usd_per_day.values, ds.weight.values
+    assert w @ x == pytest.approx(400.0, rel=1e-9)
+    assert float(ds.share.sum()) == pytest.approx(1.0)
+    assert set(ds.channel.values) == {"paid_ads", "creator"}
+    assert list(ds.week.values[:2]) == [1, 2]
+    # equal marginal ROAS across interior paid cells (a creator cell's spend is random, views
+    # being random, so its sample marginal ROAS differs by that sampling error)
+    interior = (ds.bound.values == "") & (x > 1.0) & (ds.channel.values == "paid_ads")
+    m = ds.marginal_roas.values[interior]
+    if m.size > 1 and "P(ROAS" not in ds.attrs["binding"]:
+        assert np.ptp(m) <= 1e-3 * np.abs(m).max()
+    assert ds.attrs["oos_p_roas_at_least"] >= 0.6 - 4 * ds.attrs["oos_p_roas_at_least_se"]
+
+
+@pytest.mark.parametrize("text, over, key, words", [
+    (TWO_MARKETS, ("markets", "channels"), "--over", "no [creator] programme"),
+    (TWO_MARKETS.replace("days = 2", "days = 9") + CREATOR.replace(
+        "usd_per_1000_views = 4.0", 'payment = "revenue_share"\nrevenue_share = 0.3'),
+     ("channels",), "creator.payment", "have no budget to allocate"),
+    (TWO_MARKETS, ("markets", "months"), "--over", "allocate over any of markets, channels"),
+])
+def test_channels_that_cannot_be_split_are_one_error(tmp_path, text, over, key, words):
+    path = tmp_path / "bad.toml"
+    path.write_text(text + MARKETS["US"] + MARKETS["JP"], encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        optimize(load_scenario(str(path)), 400.0, over=over, out_of_sample=False)
+    assert err.value.key == key
+    assert words in err.value.message
