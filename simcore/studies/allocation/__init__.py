@@ -56,7 +56,8 @@ from simcore.studies.allocation.solve import Chance, Curves, Problem, cvar, solv
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["check_channels", "evaluate", "fresh_seed", "n_tasks", "optimize", "parse_chance"]
+__all__ = ["check_channels", "evaluate", "fresh_seed", "n_tasks", "optimize", "parse_chance",
+           "pilot_draws"]
 OBJECTIVES = ("mean", "cvar")
 
 
@@ -101,7 +102,7 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
              at_most: bool = False, grid_points: int = 6, chance_method: str = "milp",
              time_limit_s: float = 60.0, executor=None,
              block_draws: int | None = None, progress: Callable[[int], None] | None = None,
-             out_of_sample: bool = True) -> xr.Dataset:
+             out_of_sample: bool = True, pilot: bool = True) -> xr.Dataset:
     """The daily budget of each cell that maximises the objective under the constraints.
 
     Parameters
@@ -132,6 +133,11 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         called with 1 per finished task.
     out_of_sample : bool
         Re-simulate the allocation on fresh seeds (``fresh_seed``).
+    pilot : bool
+        First run a tenth of the draws (``pilot_draws``) on the full grids, then simulate
+        each market's channel only up to twice the most the pilot's answers give it (a
+        grid an answer then reaches the top of is widened and re-run): the users simulated
+        follow the answer instead of every cell's bound. False: the full grids at once.
 
     Returns
     -------
@@ -164,33 +170,112 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
     shown = [c.name for c in cells]
     cells = sorted(cells, key=lambda c: c.stream)
     lo, hi = bounds_of(cells, total, lower, upper, at_most)
-    # one grid per source (a market's channel), up to the highest bound of its cells
-    top = {}
-    for cell, h in zip(cells, hi):
-        top[cell.source] = max(top.get(cell.source, 0.0), h)
-    grids = np.stack([budget_grid(top[c.source] if top[c.source] > 0 else hi.max(),
-                                  grid_points) for c in cells])
-    response = simulate_response(cells, grids, executor=executor, block_draws=block_draws,
-                                 progress=progress)
-    age_c = chance.age if chance is not None else horizon
-    problem = Problem(response.grid, response.spend, response.revenue[..., horizon], total,
-                      lo, hi, at_most, objective, float(lam), float(alpha), chance,
-                      response.revenue[..., age_c], chance_method=chance_method,
-                      time_limit=float(time_limit_s),
-                      weight=np.array([c.weight for c in cells]))
-    curves = Curves(problem)
-    sol = solve(problem, curves)
-    neutral = sol
-    if chance is not None or lam != 0 or objective != "mean":   # the comparison's answer
-        neutral = solve(dataclasses.replace(problem, objective="mean", lam=0.0, chance=None,
-                                            revenue_chance=None))
+    weight = np.array([c.weight for c in cells])
+
+    def problem_of(r) -> Problem:
+        age_c = chance.age if chance is not None else horizon
+        return Problem(r.grid, r.spend, r.revenue[..., horizon], total, lo, hi, at_most,
+                       objective, float(lam), float(alpha), chance, r.revenue[..., age_c],
+                       chance_method=chance_method, time_limit=float(time_limit_s),
+                       weight=weight)
+
+    run = dict(executor=executor, block_draws=block_draws, progress=progress)
+    reach = _reach(cells, hi)                 # the most a source's cells may get [USD/day]
+    tops = dict(reach)
+    n_draws = s.simulation.draws
+    n_pilot = pilot_draws(n_draws)
+    if pilot and n_pilot < n_draws and len(reach) > 1:
+        r = simulate_response(cells, _grids(cells, tops, grid_points), draws=n_pilot, **run)
+        tops = _pilot_tops(cells, problem_of(r), reach, lo)
+    response = simulate_response(cells, _grids(cells, tops, grid_points), **run)
+    notes = []
+    for _ in range(MAX_EXTENSIONS + 1):
+        problem = problem_of(response)
+        curves = Curves(problem)
+        sol, neutral, found = _solve_all(problem, curves)
+        short = _short_grids(cells, [sol.budgets, neutral.budgets] + [f[0] for f in found],
+                             tops, reach)
+        if not short:
+            break
+        # an answer at the top of a grid the pilot narrowed: widen it (4x, up to the bound)
+        for key in short:
+            tops[key] = min(reach[key], 4.0 * tops[key])
+        again = [i for i, c in enumerate(cells) if c.source in short]
+        r = simulate_response([cells[i] for i in again],
+                              _grids([cells[i] for i in again], tops, grid_points), **run)
+        response.grid[again], response.spend[again] = r.grid, r.spend
+        response.revenue[again] = r.revenue
+    else:
+        notes.append("an answer still sits at the top of a narrowed budget grid")
     oos = None
     if out_of_sample:
         oos = simulate_allocation(cells, sol.budgets, fresh_seed(s.simulation.seed),
                                   executor, block_draws, progress)
+    sol.notes += notes
     ds = allocation_dataset(loaded, cells, problem, curves, sol, neutral.budgets, oos)
-    ds = add_frontier(ds, problem, curves)
+    ds.attrs["pilot_draws"] = n_pilot if tops != reach else 0
+    ds = add_frontier(ds, problem, found)
     return ds.isel(cell=[[c.name for c in cells].index(name) for name in shown])
+
+
+PILOT_SHARE = 0.1        # the pilot runs this share of the draws (at least PILOT_MIN)
+PILOT_MIN = 10
+MAX_EXTENSIONS = 4       # times a narrowed grid may be widened
+
+
+def pilot_draws(draws: int) -> int:
+    """Draws of the pilot: a tenth of them, at least ``PILOT_MIN``."""
+    return max(PILOT_MIN, math.ceil(PILOT_SHARE * draws))
+
+
+def _reach(cells, upper: np.ndarray) -> dict:
+    """The highest bound [USD/day] of each source's cells."""
+    reach: dict = {}
+    for cell, h in zip(cells, upper):
+        reach[cell.source] = max(reach.get(cell.source, 0.0), float(h))
+    return reach
+
+
+def _grids(cells, tops: dict, points: int) -> np.ndarray:
+    """Each cell's budget grid [cell, point] (USD/day), up to its source's top."""
+    return np.stack([budget_grid(tops[c.source], points) for c in cells])
+
+
+def _solve_all(problem: Problem, curves: Curves):
+    """The answer, the risk-neutral answer and the frontier's (``frontier_solutions``)."""
+    sol = solve(problem, curves)
+    neutral = sol
+    if problem.chance is not None or problem.lam != 0 or problem.objective != "mean":
+        neutral = solve(dataclasses.replace(problem, objective="mean", lam=0.0, chance=None,
+                                            revenue_chance=None))
+    return sol, neutral, frontier_solutions(problem, curves)
+
+
+def _pilot_tops(cells, problem: Problem, reach: dict, lower: np.ndarray) -> dict:
+    """Grid tops [USD/day] from the pilot's answers: twice the most any answer (the
+    allocation, the risk-neutral one, the frontier's) gives a source's cells, at least a
+    sixteenth of its reach and twice its lower bounds, at most its reach. The full run then
+    spends its users where the answers lie; an answer at a narrowed top widens the grid
+    (``optimize``). A pilot without an answer (its draws miss the chance constraint) keeps
+    the full grids."""
+    try:
+        sol, neutral, found = _solve_all(problem, Curves(problem))
+    except ScenarioError:
+        return dict(reach)
+    most = np.max([sol.budgets, neutral.budgets] + [f[0] for f in found], axis=0)
+    tops = {}
+    for key, full in reach.items():
+        own = [i for i, c in enumerate(cells) if c.source == key]
+        want = max(2.0 * most[own].max(), full / 16.0, 2.0 * lower[own].max())
+        tops[key] = min(full, want)
+    return tops
+
+
+def _short_grids(cells, answers: list, tops: dict, reach: dict) -> set:
+    """Sources whose narrowed grid (top below its reach) an answer reaches the top of."""
+    most = np.max(answers, axis=0)
+    return {c.source for c, x in zip(cells, most)
+            if tops[c.source] < reach[c.source] and x >= tops[c.source] * (1.0 - 1e-6)}
 
 
 def check_channels(cells, upper: np.ndarray) -> None:
@@ -206,13 +291,13 @@ def check_channels(cells, upper: np.ndarray) -> None:
 FRONTIER_LAMBDAS = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0)   # risk aversion of the frontier's points
 
 
-def add_frontier(ds: xr.Dataset, problem: Problem, curves: Curves,
-                 lambdas=FRONTIER_LAMBDAS) -> xr.Dataset:
+def frontier_solutions(problem: Problem, curves: Curves, lambdas=FRONTIER_LAMBDAS) -> list:
     """The efficient frontier: for each lambda, the allocation maximising expected profit -
-    lambda x CVaR of the loss (with the problem's bounds and chance constraint), its expected
-    profit [USD], CVaR of the loss [USD] and P(ROAS >= target). Solved on the same responses
-    (no new simulation): dims ``lambda`` and (``lambda``, ``cell``)."""
-    target = float(ds.attrs["target"])
+    lambda x CVaR of the loss (with the problem's bounds and chance constraint), with its
+    expected profit [USD], CVaR of the loss [USD] and P(ROAS >= target): a list of
+    (budgets, profit, cvar, p) per lambda. Solved on the same responses (no new
+    simulation)."""
+    target = problem.chance.target if problem.chance is not None else 1.0
     found = []
     for lam in lambdas:
         sol = solve(dataclasses.replace(problem, objective="mean", lam=float(lam)), curves)
@@ -223,7 +308,13 @@ def add_frontier(ds: xr.Dataset, problem: Problem, curves: Curves,
     # each lambda keeps the best of the allocations found for its own objective: they all meet
     # the same constraints, and the solver's answers differ by its tolerance (the risk-neutral
     # one is polished on the smooth curves), so the frontier is monotone, as it must be
-    rows = [max(found, key=lambda r, lam=lam: r[1] - lam * r[2]) for lam in lambdas]
+    return [max(found, key=lambda r, lam=lam: r[1] - lam * r[2]) for lam in lambdas]
+
+
+def add_frontier(ds: xr.Dataset, problem: Problem, rows: list,
+                 lambdas=FRONTIER_LAMBDAS) -> xr.Dataset:
+    """``ds`` with the frontier (``frontier_solutions``'s ``rows``): dims ``lambda`` and
+    (``lambda``, ``cell``)."""
     ds = ds.assign_coords({"lambda": ("lambda", np.asarray(lambdas, dtype=float))})
     ds["frontier_usd_per_day"] = (("lambda", "cell"), np.array([r[0] for r in rows]),
                                   {"units": "USD/day", "long_name": "allocation maximising "

@@ -77,17 +77,19 @@ def _nested(cell: Cell, budgets: np.ndarray) -> bool:
 def simulate_points(cells: list[Cell], points: np.ndarray, executor=None,
                     block_draws: int | None = None,
                     progress: Callable[[int], None] | None = None,
-                    seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    seed: int | None = None, draws: int | None = None,
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Every cell at each of its budgets ``points`` [cell, point] (USD/day; under 1 USD/day,
     the smallest a campaign takes, is no spend and no users): (spend [cell, point, draw],
     cumulative revenue [cell, point, draw, age]) in USD. The cells of one source are one
     simulation at the union of their budgets. ``seed`` (optional) replaces
-    ``simulation.seed`` (the out-of-sample check's fresh streams)."""
+    ``simulation.seed`` (the out-of-sample check's fresh streams); ``draws`` (optional) runs
+    only the first that many draws (the pilot's)."""
     from simcore.studies.executors import LocalExecutor
 
     executor = LocalExecutor() if executor is None else executor
     points = np.asarray(points, dtype=float)
-    n_draws = cells[0].loaded.scenario.simulation.draws
+    n_draws = cells[0].loaded.scenario.simulation.draws if draws is None else int(draws)
     horizon = cells[0].loaded.scenario.simulation.horizon_days
     block = n_draws if block_draws is None else int(block_draws)
     sources: dict[tuple, list[int]] = {}
@@ -128,9 +130,12 @@ def simulate_points(cells: list[Cell], points: np.ndarray, executor=None,
 
 def simulate_response(cells: list[Cell], grids: np.ndarray, executor=None,
                       block_draws: int | None = None,
-                      progress: Callable[[int], None] | None = None) -> Response:
-    """Every cell at every grid budget; ``grids`` [cell, point] (USD/day, point 0 is 0)."""
-    spend, revenue = simulate_points(cells, grids, executor, block_draws, progress)
+                      progress: Callable[[int], None] | None = None,
+                      draws: int | None = None) -> Response:
+    """Every cell at every grid budget; ``grids`` [cell, point] (USD/day, point 0 is 0);
+    ``draws``: the first that many draws only (default all)."""
+    spend, revenue = simulate_points(cells, grids, executor, block_draws, progress,
+                                     draws=draws)
     return Response(np.asarray(grids, dtype=float), spend, revenue)
 
 
