@@ -15,7 +15,7 @@ from simcore import __version__
 from simcore.data.checks import DEFAULT_DAY, check_age, check_day, check_target
 from simcore.data.outputs import check_input, check_output, write_atomic
 from simcore.errors import ScenarioError
-from simcore.figures import FORECAST, SHARED
+from simcore.figures import ALLOCATION, FORECAST, SHARED
 from simcore.kinds import FIGURES, NAMES
 
 EXIT_INPUT = 2
@@ -66,8 +66,10 @@ def _add_executor_args(p: argparse.ArgumentParser) -> None:
                         "workers on it)")
 
 
-# the figures every run has and each title kind's own (names only: nothing heavy imported)
-FIGURE_CHOICES = SHARED + FORECAST + tuple(k for figures in FIGURES.values() for k in figures)
+# the figures every run has, a forecast's, an allocation's and each title kind's own (names
+# only: nothing heavy imported)
+FIGURE_CHOICES = (SHARED + FORECAST + ALLOCATION
+                  + tuple(k for figures in FIGURES.values() for k in figures))
 
 
 def _add_day_target_args(p: argparse.ArgumentParser) -> None:
@@ -122,8 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_args(p)
 
     p = sub.add_parser("summary", help="print the summary of a saved dataset",
-                       description="Print the summary of a dataset written by simcore run -o.")
-    p.add_argument("dataset", type=Path, help="a .nc file written by simcore run")
+                       description="Print the summary of a dataset written by simcore run -o "
+                       "(or calibrate -o), or the allocation written by simcore optimize -o.")
+    p.add_argument("dataset", type=Path, help="a .nc file written by simcore run, calibrate "
+                   "or optimize")
     _add_day_target_args(p)
 
     p = sub.add_parser("plot", help="draw a figure of a saved dataset",
@@ -133,10 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "of each uncertain parameter with ROAS at --day), ltv (LTV per "
                        "activation by age); for a drama also funnel (share of starters "
                        "watching each episode), sources (revenue by source) and pnl (series "
-                       "P&L incl. production).")
-    p.add_argument("dataset", type=Path, help="a .nc file written by simcore run")
-    p.add_argument("--kind", required=True, choices=FIGURE_CHOICES,
-                   help="which figure")
+                       "P&L incl. production); for a calibrated forecast also forecast; for "
+                       "an allocation (simcore optimize -o) frontier, its only figure.")
+    p.add_argument("dataset", type=Path, help="a .nc file written by simcore run, calibrate "
+                   "or optimize")
+    p.add_argument("--kind", choices=FIGURE_CHOICES,
+                   help="which figure (required for a run; an allocation's is frontier)")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="image file to write: *.png or *.svg")
     _add_force(p)
@@ -144,8 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="write a self-contained HTML report of a saved dataset",
                        description="Write one HTML page (no external files) with the run's "
-                       "facts, summary tables, all figures and the scenario.")
-    p.add_argument("dataset", type=Path, help="a .nc file written by simcore run")
+                       "facts, summary tables, all figures and the scenario; for an "
+                       "allocation (simcore optimize -o): the allocation table, its expected "
+                       "profit, P(loss), CVaR and P(ROAS >= target) in and out of sample, "
+                       "the binding constraints and the efficient frontier.")
+    p.add_argument("dataset", type=Path, help="a .nc file written by simcore run, calibrate "
+                   "or optimize")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="HTML file to write: *.html")
     _add_force(p)
@@ -470,11 +480,17 @@ def _write_failed(path: Path, exc: OSError) -> int:
 
 def _cmd_summary(args) -> int:
     check_input(args.dataset)
-    from simcore.data.dataset import read_run
+    from simcore.data.dataset import is_allocation, read_run
     from simcore.text.summary import format_summary, summarize
 
     check_target(args.target)
-    ds = read_run(args.dataset)
+    ds = read_run(args.dataset, allocation=True)
+    if is_allocation(ds):
+        _no_run_options(args)
+        from simcore.text.allocation import format_allocation
+
+        print(format_allocation(ds))
+        return 0
     print(format_summary(summarize(ds, day=check_day(ds, args.day), target=args.target,
                                    basis=args.basis)))
     from simcore.text.calibration import format_calibration, is_forecast
@@ -484,15 +500,31 @@ def _cmd_summary(args) -> int:
     return 0
 
 
+def _no_run_options(args) -> None:
+    """An allocation is judged at its own age and target (``optimize --chance``) on ROAS on
+    UA: --day, --target and --basis blended are refused in one line rather than ignored."""
+    for key, value in (("--day", args.day), ("--target", args.target)):
+        if value is not None:
+            raise ScenarioError(key, "an allocation (simcore optimize) is judged at the age "
+                                "and target it was optimised for (--chance); drop " + key)
+    if args.basis != "paid":
+        raise ScenarioError("--basis", "an allocation counts ROAS on UA (paid users) only; "
+                            "drop --basis")
+
+
 def _cmd_plot(args) -> int:
     target = check_target(args.target)
     check_input(args.dataset)
     check_output(args.output, (".png", ".svg"), force=args.force)
-    from simcore.data.dataset import read_run
+    from simcore.data.dataset import is_allocation, read_run
 
-    ds = read_run(args.dataset)
-    day = check_day(ds, args.day)
-    target = check_target(args.target, ds=ds)
+    ds = read_run(args.dataset, allocation=True)
+    if is_allocation(ds):
+        _no_run_options(args)
+        day, target = None, None
+    else:
+        day = check_day(ds, args.day)
+        target = check_target(args.target, ds=ds)
     from simcore.figures import plots
     from simcore.text.figure import plot
 
@@ -501,7 +533,7 @@ def _cmd_plot(args) -> int:
         plots.save(fig, args.output)
     except OSError as exc:
         return _write_failed(args.output, exc)
-    print(f"{args.kind} figure written to {args.output}")
+    print(f"{args.kind or ALLOCATION[0]} figure written to {args.output}")
     return 0
 
 
@@ -509,11 +541,16 @@ def _cmd_report(args) -> int:
     check_target(args.target)
     check_input(args.dataset)
     check_output(args.output, (".html", ".htm"), force=args.force)
-    from simcore.data.dataset import read_run
+    from simcore.data.dataset import is_allocation, read_run
     from simcore.text.report import build_report
 
-    ds = read_run(args.dataset)
-    page = build_report(ds, day=check_day(ds, args.day), target=args.target, basis=args.basis)
+    ds = read_run(args.dataset, allocation=True)
+    if is_allocation(ds):
+        _no_run_options(args)
+        page = build_report(ds)
+    else:
+        page = build_report(ds, day=check_day(ds, args.day), target=args.target,
+                            basis=args.basis)
     try:
         write_atomic(args.output, page.encode("utf-8"))
     except OSError as exc:

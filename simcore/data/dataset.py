@@ -87,10 +87,26 @@ def open_dataset(path: str | os.PathLike) -> xr.Dataset:
 
 
 REQUIRED_VARS = ("spend", "activations", "roas", "payback_day", "cpa")
+# what an allocation (``simcore optimize -o``, ``simcore.studies.allocation.optimize``) holds
+# on its dim ``cell`` and in its attributes, as its report and figures read them
+ALLOCATION_VARS = ("allocation_usd_per_day", "share", "marginal_roas", "bound",
+                   "risk_neutral_usd_per_day", "net_profit", "roas_chance")
+ALLOCATION_ATTRS = ("scenario_hash", "total_budget_usd_per_day", "at_most", "objective",
+                    "lambda", "cvar_alpha", "age", "target", "horizon_days",
+                    "chance_probability", "expected_profit_usd",
+                    "expected_profit_risk_neutral_usd", "p_loss", "cvar_loss_usd",
+                    "p_roas_at_least", "p_roas_at_least_risk_neutral", "binding", "method")
 
 
-def read_run(path: str | os.PathLike) -> xr.Dataset:
-    """Open a saved run for analysis; a missing or foreign file is a one-line ``ScenarioError``."""
+def is_allocation(ds: xr.Dataset) -> bool:
+    """True for an allocation dataset (``simcore optimize -o``): ``allocation_usd_per_day``
+    on a dim ``cell``; a run or a forecast is not one."""
+    return "allocation_usd_per_day" in ds and "cell" in ds["allocation_usd_per_day"].dims
+
+
+def read_run(path: str | os.PathLike, allocation: bool = False) -> xr.Dataset:
+    """Open a saved run for analysis (or, with ``allocation``, a saved run or allocation); a
+    missing or foreign file is a one-line ``ScenarioError``."""
     from simcore.errors import ScenarioError
 
     path = Path(path)
@@ -101,6 +117,13 @@ def read_run(path: str | os.PathLike) -> xr.Dataset:
     except Exception as exc:  # h5py/netCDF raise many types for a non-NetCDF file
         raise ScenarioError("", f"not a NetCDF dataset ({type(exc).__name__})", str(path)) \
             from None
+    if allocation and is_allocation(ds):
+        missing = ([v for v in ALLOCATION_VARS if v not in ds]
+                   + [f"attribute {a}" for a in ALLOCATION_ATTRS if a not in ds.attrs])
+        if missing:
+            raise ScenarioError("", "not a simcore allocation dataset (missing "
+                                f"{', '.join(missing)})", str(path))
+        return ds
     missing = [v for v in REQUIRED_VARS if v not in ds]
     if missing or "scenario_hash" not in ds.attrs:
         what = ", ".join(missing) or "attribute scenario_hash"

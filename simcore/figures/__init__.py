@@ -6,3 +6,5 @@
 SHARED = ("fan", "payback", "hist", "tornado", "ltv")
 # the figures of a calibrated forecast (``simcore calibrate -o``) on top of those
 FORECAST = ("forecast",)
+# the figures of an allocation (``simcore optimize -o``): the only ones it has
+ALLOCATION = ("frontier",)

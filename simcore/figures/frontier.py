@@ -19,8 +19,11 @@ def frontier(ds, ax=None) -> Figure:
     profit = ds["frontier_profit_usd"].values / 1e3
     ax.plot(risk, profit, marker="o", color="C0", linewidth=1.5,
             label="frontier: max profit - lambda x CVaR")
+    labels: dict[tuple[float, float], list[str]] = {}   # lambdas sharing a point: one label
     for lam, x, y in zip(ds["lambda"].values, risk, profit):
-        ax.annotate(f"lambda {lam:g}", xy=(x, y), xytext=(4, 4), textcoords="offset points",
+        labels.setdefault((float(x), float(y)), []).append(f"lambda {lam:g}")
+    for (x, y), names in labels.items():
+        ax.annotate(", ".join(names), xy=(x, y), xytext=(4, 4), textcoords="offset points",
                     fontsize="small")
     ax.plot([float(ds.attrs["cvar_loss_usd"]) / 1e3],
             [float(ds.attrs["expected_profit_usd"]) / 1e3], marker="*", markersize=14,

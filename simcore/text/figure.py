@@ -1,22 +1,39 @@
 """Any figure of a run by name: a figure every run has (``simcore.figures.plots.KINDS``) or one
-of its title kind's own (``simcore.kinds.FIGURES``), as ``simcore plot --kind`` draws it."""
+of its title kind's own (``simcore.kinds.FIGURES``), as ``simcore plot --kind`` draws it; and
+an allocation's (``simcore optimize -o``) frontier."""
 
 from __future__ import annotations
 
 from matplotlib.figure import Figure
 
 from simcore import kinds
+from simcore.data.dataset import is_allocation
 from simcore.errors import ScenarioError
-from simcore.figures import FORECAST
+from simcore.figures import ALLOCATION, FORECAST
 from simcore.figures.forecast import forecast
+from simcore.figures.frontier import frontier
 from simcore.figures.plots import KINDS, fan, histogram, ltv, payback, tornado
 
 
-def plot(ds, kind: str, day: int = 7, target: float = 1.0, basis: str = "paid") -> Figure:
+def plot(ds, kind: str | None, day: int = 7, target: float = 1.0, basis: str = "paid") -> Figure:
     """The figure ``kind`` (a key of ``KINDS``, or one of the run's title kind's own,
     ``simcore.kinds.FIGURES``), given the day, target and basis (``simcore.analysis.BASES``)
-    it uses."""
+    it uses. An allocation has one figure, ``frontier`` (the default, ``kind=None``)."""
+    if is_allocation(ds):
+        if kind not in (None, *ALLOCATION):
+            raise ScenarioError("--kind", f"= {kind!r}: a figure of a run; this is an "
+                                "allocation (simcore optimize), whose figure is frontier")
+        if "frontier_profit_usd" not in ds:
+            raise ScenarioError("--kind", "= 'frontier': this allocation holds no efficient "
+                                "frontier (frontier_* variables)")
+        return frontier(ds)
+    if kind in ALLOCATION:
+        raise ScenarioError("--kind", f"= {kind!r}: a figure of an allocation (simcore "
+                            "optimize ... -o alloc.nc); this is a run")
     own = kinds.FIGURES[kinds.name_of(ds)]
+    if kind is None:
+        raise ScenarioError("--kind", "choose the figure of a run: one of "
+                            f"{', '.join((*KINDS, *FORECAST, *own))}")
     if kind in FORECAST:
         return forecast(ds, basis=basis)
     if kind in own:

@@ -1,5 +1,7 @@
 """One self-contained HTML page about a run: facts, summary tables, the five figures, and the
-scenario with its uncertain assumptions.
+scenario with its uncertain assumptions; or about an allocation (``simcore optimize -o``): its
+table, profit and risk in and out of sample, binding constraints and efficient frontier
+(``simcore.text.allocation_report``).
 
 The page needs nothing outside itself (no scripts, style sheets or fonts from the network;
 figures are embedded as base64 PNG), so it can be mailed or archived beside the dataset.
@@ -18,6 +20,7 @@ import numpy as np
 
 from simcore import __version__, analysis, kinds
 from simcore.data.checks import check_day, check_target
+from simcore.data.dataset import is_allocation
 from simcore.data.outputs import check_output, write_atomic
 from simcore.figures import plots
 from simcore.figures.html import corr, day_text, esc, ratio, share, table, usd, value_text
@@ -202,15 +205,9 @@ def _kind_section(ds, s: Summary) -> str:
 
 # --- public ------------------------------------------------------------------------------------
 
-def build_report(ds, day: int | None = None, target: float | None = None,
-                 basis: str = "paid") -> str:
-    """The HTML page of run dataset ``ds``; ``day`` [days] is the age at which the histogram,
-    break-even CPA and drivers are judged, ``target`` the ROAS to reach (None: the scenario's
-    payback goal), ``basis`` what ROAS counts (``simcore.analysis.BASES``: ROAS on UA)."""
-    day = check_day(ds, day, "day")
-    target = check_target(target, "target", ds)
-    s = summarize(ds, day=day, target=target, basis=basis)
-    title = esc(s.title or "simcore run")
+def _page(ds, title: str, body: list[str]) -> str:
+    """The page around ``body`` (HTML pieces): head, title, the scenario file, footer."""
+    title = esc(title)
     toml = str(ds.attrs.get("scenario_toml", ""))
     return "\n".join([
         "<!DOCTYPE html>",
@@ -225,6 +222,34 @@ def build_report(ds, day: int | None = None, target: float | None = None,
         "</head>",
         "<body>",
         f"<h1>{title}</h1>",
+        *body,
+        "<h2>Scenario file</h2>",
+        f"<pre>{esc(toml)}</pre>" if toml else "<p>(not stored in the dataset)</p>",
+        f"<footer>Report written by simcore {esc(__version__)}.</footer>",
+        "</body>",
+        "</html>",
+        "",
+    ])
+
+
+def build_report(ds, day: int | None = None, target: float | None = None,
+                 basis: str = "paid") -> str:
+    """The HTML page of run dataset ``ds``; ``day`` [days] is the age at which the histogram,
+    break-even CPA and drivers are judged, ``target`` the ROAS to reach (None: the scenario's
+    payback goal), ``basis`` what ROAS counts (``simcore.analysis.BASES``: ROAS on UA).
+
+    An allocation dataset (``simcore optimize -o``) gets its own page; it is judged at the
+    age and target it was optimised for, so ``day``, ``target`` and ``basis`` do not apply.
+    """
+    if is_allocation(ds):
+        from simcore.text.allocation_report import allocation_body
+
+        return _page(ds, str(ds.attrs.get("title") or "simcore allocation"),
+                     allocation_body(ds))
+    day = check_day(ds, day, "day")
+    target = check_target(target, "target", ds)
+    s = summarize(ds, day=day, target=target, basis=basis)
+    return _page(ds, s.title or "simcore run", [
         f"<p>Monte Carlo run of {s.draws:,} draws; ROAS = cumulative net revenue / spend.</p>",
         _facts(ds, s),
         "<h2>Summary</h2>",
@@ -235,12 +260,6 @@ def build_report(ds, day: int | None = None, target: float | None = None,
         _figures(ds, day, target, basis),
         "<h2>Uncertain assumptions</h2>",
         _assumptions(ds),
-        "<h2>Scenario file</h2>",
-        f"<pre>{esc(toml)}</pre>" if toml else "<p>(not stored in the dataset)</p>",
-        f"<footer>Report written by simcore {esc(__version__)}.</footer>",
-        "</body>",
-        "</html>",
-        "",
     ])
 
 
