@@ -74,7 +74,9 @@ def test_allocation_notebook_runs(kernel_env):  # noqa: F811
     by_budget = sorted(zip(out["risk_neutral"], out["regions"]), reverse=True)
     assert [r for _, r in by_budget[:2]] == ["US", "SA"]
     assert sum(out["constrained"]) < sum(out["risk_neutral"]) - 1.0
-    assert out["free_profit"] == pytest.approx(out["profit_risk_neutral"])
+    # each optimize call's pilot narrows its own grids, so the two calls' risk-neutral
+    # answers agree to the interpolation's error, not to the bit
+    assert out["free_profit"] == pytest.approx(out["profit_risk_neutral"], rel=1e-3)
     assert out["dominated"] == (out["profit_constrained"] < min(out["frontier_profit"])
                                 and out["cvar_constrained"] > max(out["frontier_cvar"]))
     assert out["dominated"] is True

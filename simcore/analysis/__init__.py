@@ -29,6 +29,19 @@ KEY_AGES = (0, 1, 3, 7, 14, 30, 60, 90, 180)   # ages [days] a summary or study 
 PARAM_PREFIX = "param_"
 
 
+def cvar(loss, alpha: float) -> float:
+    """CVaR_alpha of ``loss`` [USD] over equally likely draws: the mean of the worst
+    1 - alpha of them, the boundary draw weighted (Rockafellar-Uryasev's minimum, as the
+    allocation's linear programme counts it); nan without draws."""
+    d = np.sort(np.asarray(loss, dtype=float))[::-1]
+    if d.size == 0:
+        return math.nan
+    tail = (1.0 - alpha) * d.size
+    k = math.floor(tail + 1e-12)
+    part = d[:k].sum() + (d[k] * (tail - k) if k < d.size else 0.0)
+    return float(part / tail)
+
+
 def revenue_of(ds: xr.Dataset, basis: str = "paid") -> xr.DataArray:
     """Net revenue at each age of the users ``basis`` counts [USD], dims (draw, age)."""
     if check_basis(basis) == "paid" and "revenue_by_channel" in ds:

@@ -12,26 +12,13 @@ from __future__ import annotations
 import base64
 import math
 
-import numpy as np
 
+from simcore.analysis import cvar
 from simcore.figures import plots
 from simcore.figures.frontier import frontier
 from simcore.figures.html import esc, ratio, table, usd
 
-__all__ = ["allocation_body", "allocation_facts", "cvar_of_loss"]
-
-
-def cvar_of_loss(loss, alpha: float) -> float:
-    """CVaR_alpha of ``loss`` [USD] over equally likely draws: the mean of the worst
-    1 - alpha of them, the boundary draw weighted (as the optimiser counts it, so that the
-    in-sample value of a dataset's ``net_profit`` is its ``cvar_loss_usd``)."""
-    d = np.sort(np.asarray(loss, dtype=float))[::-1]
-    if d.size == 0:
-        return math.nan
-    tail = (1.0 - alpha) * d.size
-    k = math.floor(tail + 1e-12)
-    part = d[:k].sum() + (d[k] * (tail - k) if k < d.size else 0.0)
-    return float(part / tail)
+__all__ = ["allocation_body", "allocation_facts"]
 
 
 def _pct(v: float) -> str:
@@ -46,7 +33,10 @@ def _rule(ds) -> str:
 
 def cell_coords(ds) -> list[str]:
     """The coordinates on ``cell`` besides the cell's name, in the dataset's order."""
-    return [str(n) for n, c in ds.coords.items() if c.dims == ("cell",) and n != "cell"]
+    # the weight (a week's share of the days) is arithmetic, not a label; the week only
+    # labels cells when they are weeks
+    return [str(n) for n, c in ds.coords.items() if c.dims == ("cell",)
+            and n not in ("cell", "weight") and not (n == "week" and int(c.max()) == 0)]
 
 
 def objective_text(ds) -> str:
@@ -136,7 +126,7 @@ def outcome_rows(ds) -> list[tuple[str, str, str, str]]:
             f"{usd(float(a['oos_expected_profit_usd']), 0)} &plusmn; "
             f"{usd(float(a['oos_expected_profit_se_usd']), 0)}",
             f"{_pct(p_loss)} &plusmn; {_pct(se_loss)}",
-            usd(cvar_of_loss(-profit, alpha), 0),
+            usd(cvar(-profit, alpha), 0),
             f"{_pct(float(a['oos_p_roas_at_least']))} &plusmn; "
             f"{_pct(float(a['oos_p_roas_at_least_se']))}")
     else:

@@ -10,11 +10,12 @@ import pytest
 from scipy.interpolate import PchipInterpolator
 from scipy.optimize import brentq
 
+from simcore.analysis import cvar
 from simcore.errors import ScenarioError
 from simcore.scenario import load_scenario
 from simcore.studies.allocation import evaluate, optimize
 from simcore.studies.allocation.cells import budget_grid
-from simcore.studies.allocation.solve import Chance, Curves, Problem, cvar, solve
+from simcore.studies.allocation.solve import Chance, Curves, Problem, solve
 
 DAYS = 14
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simcore.analysis import cvar
 from simcore.data.checks import check_age, check_target
 from simcore.errors import ScenarioError
 from simcore.studies.allocation.cells import (
@@ -51,7 +52,7 @@ from simcore.studies.allocation.response import (
     simulate_allocation,
     simulate_response,
 )
-from simcore.studies.allocation.solve import Chance, Curves, Problem, cvar, solve
+from simcore.studies.allocation.solve import Chance, Curves, Problem, solve
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -399,6 +400,7 @@ def allocation_dataset(loaded, cells, problem: Problem, curves: Curves, sol, neu
                 "weight": ("cell", [c.weight for c in cells]),
                 "draw": np.arange(problem.spend.shape[2])})
     alpha = problem.alpha
+    neutral_out = evaluate(problem, curves, neutral)
     attrs = {
         **dataset.scenario_attrs(loaded),
         "total_budget_usd_per_day": total, "at_most": int(problem.at_most),
@@ -408,13 +410,13 @@ def allocation_dataset(loaded, cells, problem: Problem, curves: Curves, sol, neu
         "method": sol.method, "milp_seconds": sol.milp_seconds,
         "notes": "; ".join(sol.notes),
         "expected_profit_usd": float(profit.mean()),
-        "expected_profit_risk_neutral_usd": float(evaluate(problem, curves, neutral)
-                                                  ["net_profit"].mean()),
+        "expected_profit_risk_neutral_usd": float(neutral_out["net_profit"].mean()),
+        "p_loss_risk_neutral": float((neutral_out["net_profit"] < 0).mean()),
+        "cvar_loss_risk_neutral_usd": cvar(-neutral_out["net_profit"], alpha),
         "p_loss": float((profit < 0).mean()),
         "cvar_loss_usd": cvar(-profit, alpha),
         "p_roas_at_least": float((out["roas_chance"] >= target).mean()),
-        "p_roas_at_least_risk_neutral": float(
-            (evaluate(problem, curves, neutral)["roas_chance"] >= target).mean()),
+        "p_roas_at_least_risk_neutral": float((neutral_out["roas_chance"] >= target).mean()),
     }
     if oos is not None:
         spend, revenue = oos

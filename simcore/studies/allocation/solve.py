@@ -112,16 +112,6 @@ class Curves:
         return rev, spd, age
 
 
-def cvar(loss: np.ndarray, alpha: float) -> float:
-    """CVaR_alpha of ``loss`` [USD] over equally likely draws: the mean of the worst
-    1 - alpha of them (Rockafellar-Uryasev's minimum, the boundary draw weighted)."""
-    d = np.sort(np.asarray(loss, dtype=float))[::-1]
-    tail = (1.0 - alpha) * d.size
-    k = math.floor(tail + 1e-12)
-    part = d[:k].sum() + (d[k] * (tail - k) if k < d.size else 0.0)
-    return float(part / tail)
-
-
 # --- the MILP ---------------------------------------------------------------------------------
 
 def _segments(p: Problem, curves: Curves):
