@@ -228,8 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "(repeatable)")
     p.add_argument("--max", dest="upper", action="append", default=[], metavar="CELL=USD",
                    help="upper bound of a market's daily budget (repeatable)")
+    p.add_argument("--from", dest="forecast", type=Path, metavar="FORECAST.nc",
+                   help="a calibrated forecast (simcore calibrate -o): its posterior replaces "
+                        "the prior of the assumptions it learned, in every market")
     p.add_argument("--grid-points", type=int, default=6, metavar="N",
-                   help="simulated budgets per market (default 6, plus 0)")
+                   help="simulated budgets per cell (default 6, plus 0)")
     p.add_argument("--block-draws", type=int, default=None, metavar="N",
                    help="draws per task (default: all draws in one task)")
     p.add_argument("-o", "--output", type=Path, help="write the allocation dataset to this .nc")
@@ -641,13 +644,17 @@ def _cmd_optimize(args) -> int:
     cells = cells_of(loaded, over)
     _lo, hi = bounds_of(cells, total, lower, upper, args.at_most)   # input errors first
     check_channels(cells, hi)
+    if args.forecast is not None:
+        from simcore.studies.allocation.posterior import read_posterior
+
+        read_posterior(args.forecast, loaded)                 # before any run, too
     tasks = n_tasks(cells, args.block_draws) * 2          # the grid, then out of sample
     with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
             _progress(args, tasks, "tasks") as bar:
         ds = optimize(loaded, total, over, args.objective, args.lam, args.cvar_alpha,
                       chance, lower, upper, args.at_most, args.grid_points,
                       args.chance_method, executor=executor, block_draws=args.block_draws,
-                      progress=bar.update)
+                      progress=bar.update, forecast=args.forecast)
     from simcore.data.dataset import write_dataset
     from simcore.figures.frontier import frontier
     from simcore.text.allocation import format_allocation

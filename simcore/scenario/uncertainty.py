@@ -189,6 +189,28 @@ class Uncertainty:
         return {d.key: d.ppf(u[:, i]) for i, d in enumerate(self.parameters)}
 
 
+@dataclass(frozen=True)
+class Conditioned(Uncertainty):
+    """Uncertainty in which some fields take given quantiles, draw by draw (a posterior).
+
+    ``given`` maps a dotted key to quantiles in (0, 1) [draw]: draw d's value of that field
+    is its distribution's inverse CDF at ``given[key][d]``; the other fields are sampled as
+    in ``Uncertainty`` (their correlations with the given ones are not kept). Used by the
+    allocation study to run a scenario on a calibrated forecast's posterior, moved to each
+    market's distribution by its quantile."""
+
+    given: dict = field(default_factory=dict, hash=False, compare=False)
+
+    def sample(self, seed: int, draws, point: int = 0) -> dict[str, np.ndarray]:
+        draws = np.atleast_1d(np.asarray(draws, dtype=np.int64))
+        values = super().sample(seed, draws, point)
+        for d in self.parameters:
+            if d.key in self.given:
+                q = np.asarray(self.given[d.key], dtype=float)
+                values[d.key] = d.ppf(np.clip(q[draws % q.size], TAIL, 1.0 - TAIL))
+        return values
+
+
 # --- reading distributions out of a parsed scenario -------------------------------------------
 
 def parse_distribution(key: str, spec, integer: bool, bounds, unit: str = "") -> Distribution:

@@ -47,6 +47,7 @@ from simcore.studies.allocation.cells import (
     cells_of,
     check_total,
 )
+from simcore.studies.allocation.posterior import read_posterior
 from simcore.studies.allocation.response import (
     n_tasks,
     simulate_allocation,
@@ -103,7 +104,7 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
              at_most: bool = False, grid_points: int = 6, chance_method: str = "milp",
              time_limit_s: float = 60.0, executor=None,
              block_draws: int | None = None, progress: Callable[[int], None] | None = None,
-             out_of_sample: bool = True, pilot: bool = True) -> xr.Dataset:
+             out_of_sample: bool = True, pilot: bool = True, forecast=None) -> xr.Dataset:
     """The daily budget of each cell that maximises the objective under the constraints.
 
     Parameters
@@ -139,6 +140,9 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         each market's channel only up to twice the most the pilot's answers give it (a
         grid an answer then reaches the top of is widened and re-run): the users simulated
         follow the answer instead of every cell's bound. False: the full grids at once.
+    forecast : path, optional
+        A calibrated forecast (``simcore calibrate -o``): its posterior replaces the prior
+        of the assumptions it learned, in every market (``posterior``).
 
     Returns
     -------
@@ -166,6 +170,10 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
     cells = cells_of(loaded, over)
     lo, hi = bounds_of(cells, total, lower, upper, at_most)   # checked in the user's order
     check_channels(cells, hi)
+    post = None if forecast is None else read_posterior(forecast, loaded)
+    if post is not None:
+        cells = [dataclasses.replace(c, loaded=post.condition(c.loaded, s.simulation.seed))
+                 for c in cells]
     # solved in a canonical order (by region), shown in the scenario's: the order of
     # [[markets]] changes nothing, to the last bit
     shown = [c.name for c in cells]
@@ -210,13 +218,30 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         notes.append("an answer still sits at the top of a narrowed budget grid")
     oos = None
     if out_of_sample:
-        oos = simulate_allocation(cells, sol.budgets, fresh_seed(s.simulation.seed),
-                                  executor, block_draws, progress)
+        oos = simulate_allocation(fresh_cells(cells, fresh_seed(s.simulation.seed), post),
+                                  sol.budgets, executor, block_draws, progress)
     sol.notes += notes
     ds = allocation_dataset(loaded, cells, problem, curves, sol, neutral.budgets, oos)
     ds.attrs["pilot_draws"] = n_pilot if tops != reach else 0
+    if post is not None:
+        ds.attrs["forecast"] = post.source
+        ds.attrs["forecast_keys"] = ", ".join(post.keys)
+        ds.attrs["forecast_particles"] = post.particles
+        ds.attrs["forecast_dropped"] = ", ".join(post.dropped)
     ds = add_frontier(ds, problem, found)
     return ds.isel(cell=[[c.name for c in cells].index(name) for name in shown])
+
+
+def fresh_cells(cells, seed: int, post=None) -> list:
+    """The cells on root seed ``seed`` (new uncertain draws, campaigns and users); on a
+    posterior, the draws take its particles in the order that seed gives."""
+    out = []
+    for c in cells:
+        loaded = c.loaded.with_overrides(f"simulation.seed={int(seed)}")
+        if post is not None:
+            loaded = post.condition(loaded, seed)
+        out.append(dataclasses.replace(c, loaded=loaded))
+    return out
 
 
 PILOT_SHARE = 0.1        # the pilot runs this share of the draws (at least PILOT_MIN)

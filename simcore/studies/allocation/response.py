@@ -19,6 +19,7 @@ values (``solve.Curves``), or piecewise linear on a refined grid for the MILP.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,7 +48,9 @@ def run_source(loaded, channel: str, stream: int, budgets: tuple, start: int, st
     k = CHANNELS.index(PAID_CHANNEL)
     spend, revenue = [], []
     for budget in budgets:
-        variant = loaded.with_overrides(f"{BUDGET_KEY}={float(budget)!r}")
+        # the budget changes no distribution: keep the draws' uncertainty (a posterior's)
+        variant = dataclasses.replace(loaded.with_overrides(f"{BUDGET_KEY}={float(budget)!r}"),
+                                      uncertainty=loaded.uncertainty)
         ds = kind.run(variant, None, 0, draws, market=stream)
         spend.append(ds.spend_by_channel.transpose("draw", "channel", "cohort").values[:, k]
                      .sum(axis=1)[:, None])
@@ -77,14 +80,12 @@ def _nested(cell: Cell, budgets: np.ndarray) -> bool:
 def simulate_points(cells: list[Cell], points: np.ndarray, executor=None,
                     block_draws: int | None = None,
                     progress: Callable[[int], None] | None = None,
-                    seed: int | None = None, draws: int | None = None,
-                    ) -> tuple[np.ndarray, np.ndarray]:
+                    draws: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every cell at each of its budgets ``points`` [cell, point] (USD/day; under 1 USD/day,
     the smallest a campaign takes, is no spend and no users): (spend [cell, point, draw],
     cumulative revenue [cell, point, draw, age]) in USD. The cells of one source are one
-    simulation at the union of their budgets. ``seed`` (optional) replaces
-    ``simulation.seed`` (the out-of-sample check's fresh streams); ``draws`` (optional) runs
-    only the first that many draws (the pilot's)."""
+    simulation at the union of their budgets. ``draws`` (optional) runs only the first that
+    many draws (the pilot's)."""
     from simcore.studies.executors import LocalExecutor
 
     executor = LocalExecutor() if executor is None else executor
@@ -101,12 +102,10 @@ def simulate_points(cells: list[Cell], points: np.ndarray, executor=None,
         if budgets.size == 0:
             continue
         cell = cells[members[0]]
-        loaded = cell.loaded if seed is None else \
-            cell.loaded.with_overrides(f"simulation.seed={int(seed)}")
         nested = _nested(cell, budgets)
         plan[key] = budgets
         for start in range(0, n_draws, block):
-            tasks.append((loaded, cell.channel, cell.stream, tuple(budgets), start,
+            tasks.append((cell.loaded, cell.channel, cell.stream, tuple(budgets), start,
                           min(start + block, n_draws), nested))
     spend = np.zeros(points.shape + (n_draws,))
     revenue = np.zeros(points.shape + (n_draws, horizon + 1))
@@ -139,13 +138,13 @@ def simulate_response(cells: list[Cell], grids: np.ndarray, executor=None,
     return Response(np.asarray(grids, dtype=float), spend, revenue)
 
 
-def simulate_allocation(cells: list[Cell], budgets: np.ndarray, seed: int | None = None,
-                        executor=None, block_draws: int | None = None,
+def simulate_allocation(cells: list[Cell], budgets: np.ndarray, executor=None,
+                        block_draws: int | None = None,
                         progress: Callable[[int], None] | None = None):
     """Each cell run at its allocated budget [USD/day] (under 1 USD/day: nothing spent):
     (spend [cell, draw], revenue [cell, draw, age]) in USD."""
     spend, revenue = simulate_points(cells, np.asarray(budgets, dtype=float)[:, None],
-                                     executor, block_draws, progress, seed)
+                                     executor, block_draws, progress)
     return spend[:, 0], revenue[:, 0]
 
 
