@@ -219,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CVaR level: the mean loss of the worst 1 - A of draws (default 0.95)")
     p.add_argument("--chance", metavar="AGE:TARGET:P",
                    help="require P(ROAS at AGE >= TARGET) >= P, e.g. 30:1:0.8")
+    p.add_argument("--payback", metavar="Q:DAY",
+                   help="require the Q-quantile of the payback day to be at most DAY, e.g. "
+                        "0.8:90 (the same as --chance DAY:1:Q)")
+    p.add_argument("--max-cvar", type=float, metavar="USD",
+                   help="require CVaR (at --cvar-alpha) of the loss <= USD (negative: a "
+                        "profit even in the worst tail)")
     p.add_argument("--chance-method", default="milp", choices=("milp", "cvar"),
                    help="milp: the chance constraint exactly on the draws, one binary per draw "
                         "(default); cvar: its conservative CVaR approximation (a linear "
@@ -623,12 +629,23 @@ def _cmd_scale(args) -> int:
 
 
 def _cmd_optimize(args) -> int:
-    from simcore.studies.allocation import check_channels, n_tasks, optimize, parse_chance
+    from simcore.studies.allocation import (
+        check_channels,
+        n_tasks,
+        optimize,
+        parse_chance,
+        parse_payback,
+    )
     from simcore.studies.allocation.cells import check_over, check_total, parse_bounds
     from simcore.studies.executors import check_executor, open_executor
 
     total = check_total(args.total_budget)
     chance = None if args.chance is None else parse_chance(args.chance)
+    if args.payback is not None:
+        if chance is not None:
+            raise ScenarioError("--payback", "is a chance constraint on ROAS at DAY >= 1: give "
+                                "it or --chance, not both")
+        chance = parse_payback(args.payback)
     lower, upper = parse_bounds(args.lower, "--min"), parse_bounds(args.upper, "--max")
     if args.output is not None:
         check_output(args.output, (".nc",), force=args.force)
@@ -654,7 +671,7 @@ def _cmd_optimize(args) -> int:
         ds = optimize(loaded, total, over, args.objective, args.lam, args.cvar_alpha,
                       chance, lower, upper, args.at_most, args.grid_points,
                       args.chance_method, executor=executor, block_draws=args.block_draws,
-                      progress=bar.update, forecast=args.forecast)
+                      progress=bar.update, forecast=args.forecast, max_cvar=args.max_cvar)
     from simcore.data.dataset import write_dataset
     from simcore.figures.frontier import frontier
     from simcore.text.allocation import format_allocation

@@ -12,6 +12,16 @@ def _usd(x: float) -> str:
     return f"{x:,.0f}" if math.isfinite(x) else "-"
 
 
+def _constraints(a: dict, rule: str) -> str:
+    """"; subject to ..." for the chance and CVaR constraints ("" without any)."""
+    parts = []
+    if math.isfinite(a["chance_probability"]):
+        parts.append(f"{rule} >= {a['chance_probability']:g}")
+    if math.isfinite(a.get("max_cvar_usd", math.nan)):
+        parts.append(f"CVaR{a['cvar_alpha']:g} of the loss <= {_usd(a['max_cvar_usd'])} USD")
+    return f"; subject to {' and '.join(parts)}" if parts else ""
+
+
 def format_allocation(ds: xr.Dataset) -> str:
     """A plain-text report of an ``simcore.studies.allocation.optimize`` dataset."""
     a = ds.attrs
@@ -33,9 +43,7 @@ def format_allocation(ds: xr.Dataset) -> str:
                 f"learned: {a['forecast_keys']})"] if a.get("forecast") else []),
              *([f"learned but fixed in this scenario, so not used: {a['forecast_dropped']}"]
                if a.get("forecast_dropped") else []),
-             f"objective: {objective}"
-             + (f"; subject to {rule} >= {a['chance_probability']:g}"
-                if math.isfinite(a["chance_probability"]) else ""), "",
+             f"objective: {objective}" + _constraints(a, rule), "",
              (f"{'cell':>{width}} {'USD/day':>10} {'share':>6} {'marginal':>9} {'bound':>6} "
              f"{'risk-neutral':>13}"),
              (f"{'':>{width}} {'':>10} {'':>6} {'ROAS D' + str(a['horizon_days']):>9} "

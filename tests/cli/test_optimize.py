@@ -99,3 +99,31 @@ def test_optimize_over_channels_and_weeks(tmp_path):
         assert float(ds.weight.values @ ds.allocation_usd_per_day.values) == \
             pytest.approx(400.0)
         assert float(ds.upper_usd_per_day.sel(cell="JP/creator/w2")) == 100.0
+
+
+def test_optimize_payback_and_cvar_cap(tmp_path):
+    """`--payback 0.8:30` is `--chance 30:1:0.8`; `--max-cvar` holds in sample and binds."""
+    scenario = two_markets(tmp_path)
+    base = ["--total-budget", "400", "--draws", "40", "--grid-points", "3", "--no-progress"]
+    a, b = tmp_path / "a.nc", tmp_path / "b.nc"
+    ok(simcore("optimize", scenario, *base, "--chance", "30:1:0.8", "-o", a))
+    ok(simcore("optimize", scenario, *base, "--payback", "0.8:30", "-o", b))
+    with xr.open_dataset(a) as x, xr.open_dataset(b) as y:
+        np.testing.assert_array_equal(x.allocation_usd_per_day.values,
+                                      y.allocation_usd_per_day.values)
+        free = float(x.attrs["cvar_loss_risk_neutral_usd"])
+    d = tmp_path / "d.nc"
+    ok(simcore("optimize", scenario, *base, "--objective", "cvar", "-o", d))
+    with xr.open_dataset(d) as w:
+        least = float(w.attrs["cvar_loss_usd"])
+    assert least < free
+    cap = 0.5 * (least + free)             # between the least CVaR and the risk-neutral one
+    c = tmp_path / "c.nc"
+    result = ok(simcore("optimize", scenario, *base, "--max-cvar", f"{cap:.0f}", "-o", c))
+    assert f"CVaR0.95 of the loss <= {cap:,.0f} USD" in result.stdout
+    with xr.open_dataset(c) as z:
+        assert float(z.attrs["cvar_loss_usd"]) <= round(cap) + 1e-6 * abs(cap)
+        assert "CVaR0.95 of the loss <=" in z.attrs["binding"]
+    line = one_line_error(simcore("optimize", scenario, *base, "--payback", "0.8:30",
+                                  "--chance", "30:1:0.8"))
+    assert "--payback" in line and "not both" in line

@@ -407,3 +407,40 @@ def test_the_pilot_narrows_grids_without_moving_the_answer(tmp_path):
     profit = lambda x: float(evaluate(p, curves, x)["net_profit"].mean())
     best = profit(full.allocation_usd_per_day.values)
     assert profit(x) >= best - 0.005 * abs(best)
+
+
+# --- CVaR <= L and the payback quantile -----------------------------------------------------------
+
+def test_cvar_cap_holds_and_costs_profit():
+    grid, spend, rev = risky_and_safe()
+    total = 1000.0
+    free = Problem(grid, spend, rev, total, np.zeros(2), np.full(2, total))
+    curves = Curves(free)
+    loss = lambda x: -evaluate(free, curves, x)["net_profit"]
+    x_free = solve(free).budgets
+    least = solve(Problem(grid, spend, rev, total, np.zeros(2), np.full(2, total),
+                          objective="cvar")).budgets
+    lo_cvar, hi_cvar = cvar(loss(least), 0.95), cvar(loss(x_free), 0.95)
+    assert lo_cvar < hi_cvar
+    cap = 0.5 * (lo_cvar + hi_cvar)
+    x = solve(Problem(grid, spend, rev, total, np.zeros(2), np.full(2, total),
+                      max_cvar=cap)).budgets
+    assert cvar(loss(x), 0.95) <= cap + 1e-6 * abs(cap)
+    profit = lambda x: float(-loss(x).mean())
+    assert profit(x) < profit(x_free)
+    with pytest.raises(ScenarioError) as err:
+        solve(Problem(grid, spend, rev, total, np.zeros(2), np.full(2, total),
+                      max_cvar=lo_cvar - 100.0))
+    assert err.value.key == "--max-cvar"
+    assert "the least any allocation reaches is" in err.value.message
+    assert "(100 above)" in err.value.message
+
+
+def test_payback_quantile_is_the_chance_constraint():
+    from simcore.studies.allocation import parse_payback
+
+    assert parse_payback("0.8:90") == (90, 1.0, 0.8)
+    for bad in ("0.8", "x:90", "1.5:90"):
+        with pytest.raises(ScenarioError) as err:
+            parse_payback(bad)
+        assert err.value.key == "--payback"

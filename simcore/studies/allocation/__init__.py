@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
 __all__ = ["check_channels", "evaluate", "fresh_seed", "n_tasks", "optimize", "parse_chance",
-           "pilot_draws"]
+           "parse_payback", "pilot_draws"]
 OBJECTIVES = ("mean", "cvar")
 
 
@@ -78,6 +78,19 @@ def parse_chance(text: str, key: str = "--chance") -> tuple[int, float, float]:
     if not (math.isfinite(target) and target > 0):
         raise ScenarioError(key, f"= {text!r}: the target ROAS must be > 0")
     return age, target, p
+
+
+def parse_payback(text: str) -> tuple[int, float, float]:
+    """``"0.8:90"`` (the 0.8-quantile of the payback day at most day 90) -> the chance
+    constraint it is, (90, 1.0, 0.8): P(payback by D90) = P(ROAS D90 >= 1)."""
+    q, sep, day = str(text).partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return parse_chance(f"{int(day)}:1:{float(q)}", "--payback")
+    except ValueError:
+        raise ScenarioError("--payback", f"= {text!r}: write Q:DAY, e.g. 0.8:90 for the "
+                            "0.8-quantile of the payback day at most D90") from None
 
 
 def fresh_seed(seed: int) -> int:
@@ -104,7 +117,8 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
              at_most: bool = False, grid_points: int = 6, chance_method: str = "milp",
              time_limit_s: float = 60.0, executor=None,
              block_draws: int | None = None, progress: Callable[[int], None] | None = None,
-             out_of_sample: bool = True, pilot: bool = True, forecast=None) -> xr.Dataset:
+             out_of_sample: bool = True, pilot: bool = True, forecast=None,
+             max_cvar: float | None = None) -> xr.Dataset:
     """The daily budget of each cell that maximises the objective under the constraints.
 
     Parameters
@@ -122,6 +136,11 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         loss alone (minimised).
     chance : (age [days], target, probability), optional
         The constraint P(ROAS at age >= target) >= probability (ROAS on UA of all cells).
+        A payback quantile (the q-quantile of the payback day at most D days) is the same
+        constraint: (D, 1.0, q).
+    max_cvar : float, optional
+        The constraint CVaR_``alpha`` of the loss <= ``max_cvar`` [USD] (Rockafellar-Uryasev's
+        linear programme inside the MILP).
     lower, upper : dict cell -> USD/day, optional
         Bounds per cell (default 0 and the total).
     grid_points : int
@@ -161,6 +180,9 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
     _check_risk(objective, float(lam), float(alpha))
     if chance_method not in ("milp", "cvar"):
         raise ScenarioError("--chance-method", f"= {chance_method!r}: use milp or cvar")
+    if max_cvar is not None and not math.isfinite(float(max_cvar)):
+        raise ScenarioError("--max-cvar", f"= {max_cvar!r}: give a finite amount in USD "
+                            "(negative: require a profit in the worst tail)")
     horizon = s.simulation.horizon_days
     if chance is not None:
         age, target, probability = chance
@@ -186,7 +208,8 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         return Problem(r.grid, r.spend, r.revenue[..., horizon], total, lo, hi, at_most,
                        objective, float(lam), float(alpha), chance, r.revenue[..., age_c],
                        chance_method=chance_method, time_limit=float(time_limit_s),
-                       weight=weight)
+                       weight=weight,
+                       max_cvar=None if max_cvar is None else float(max_cvar))
 
     run = dict(executor=executor, block_draws=block_draws, progress=progress)
     reach = _reach(cells, hi)                 # the most a source's cells may get [USD/day]
@@ -271,9 +294,10 @@ def _solve_all(problem: Problem, curves: Curves):
     """The answer, the risk-neutral answer and the frontier's (``frontier_solutions``)."""
     sol = solve(problem, curves)
     neutral = sol
-    if problem.chance is not None or problem.lam != 0 or problem.objective != "mean":
+    if problem.chance is not None or problem.lam != 0 or problem.objective != "mean" \
+            or problem.max_cvar is not None:
         neutral = solve(dataclasses.replace(problem, objective="mean", lam=0.0, chance=None,
-                                            revenue_chance=None))
+                                            revenue_chance=None, max_cvar=None))
     return sol, neutral, frontier_solutions(problem, curves)
 
 
@@ -432,6 +456,7 @@ def allocation_dataset(loaded, cells, problem: Problem, curves: Curves, sol, neu
         "objective": problem.objective, "lambda": problem.lam, "cvar_alpha": alpha,
         "age": age, "target": target, "horizon_days": horizon,
         "chance_probability": ch.probability if ch is not None else math.nan,
+        "max_cvar_usd": problem.max_cvar if problem.max_cvar is not None else math.nan,
         "method": sol.method, "milp_seconds": sol.milp_seconds,
         "notes": "; ".join(sol.notes),
         "expected_profit_usd": float(profit.mean()),
@@ -465,6 +490,10 @@ def allocation_dataset(loaded, cells, problem: Problem, curves: Curves, sol, neu
     if ch is not None and attrs["p_roas_at_least_risk_neutral"] < ch.probability:
         binding.append(f"{ch.label()} >= {ch.probability:g} (the risk-neutral allocation "
                        f"has {attrs['p_roas_at_least_risk_neutral']:.3g})")
+    if problem.max_cvar is not None and \
+            attrs["cvar_loss_usd"] >= problem.max_cvar - 1e-6 * max(abs(problem.max_cvar), 1):
+        binding.append(f"CVaR{alpha:g} of the loss <= {problem.max_cvar:,.0f} USD (the "
+                       f"risk-neutral allocation has {attrs['cvar_loss_risk_neutral_usd']:,.0f})")
     if problem.at_most and weight @ x >= total - tol:
         binding.append("the total budget")
     attrs["binding"] = "; ".join(binding)

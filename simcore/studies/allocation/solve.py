@@ -5,6 +5,7 @@ problem, with x_c the daily budget of cell c [USD/day]:
 
     maximise  mean_d P_d(x) - lambda * CVaR_alpha(-P)        (objective "mean")
     or        -CVaR_alpha(-P)                                (objective "cvar")
+    (optionally with CVaR_alpha(-P) <= L: ``max_cvar``)
     subject to sum_c w_c x_c = total (or <= total with ``at_most``), lo_c <= x_c <= hi_c,
               share of draws with ROAS_age_d(x) >= target  >=  p      (the chance constraint)
 
@@ -27,12 +28,14 @@ days cell c's budget runs (1 for a whole campaign, 7/days for a week of it).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from simcore.analysis import cvar
 from simcore.errors import ScenarioError
 
 
@@ -66,6 +69,7 @@ class Problem:
     revenue_chance: np.ndarray | None = None   # [cell, point, draw] through chance.age
     refine: int = 4
     weight: np.ndarray | None = None   # [cell] share of the campaign's days the budget runs
+    max_cvar: float | None = None      # CVaR_alpha of the loss must stay <= this [USD]
     chance_method: str = "milp"   # "milp" (one binary per draw) or "cvar" (approximation)
     time_limit: float = 60.0      # seconds HiGHS may take [s]
 
@@ -170,7 +174,9 @@ def solve_milp(p: Problem, curves: Curves, maximise_chance: bool = False,
     z_at = [n_delta]
     for c in range(n_cells):
         z_at.append(z_at[-1] + (widths[c].size - 1 if ordered[c] else 0))
-    use_cvar = not maximise_chance and (p.objective == "cvar" or p.lam > 0)
+    use_cvar = not maximise_chance and (p.objective == "cvar" or p.lam > 0
+                                        or p.max_cvar is not None)
+    cap_cvar = use_cvar and p.max_cvar is not None
     t_at = z_at[-1]
     u_at = t_at + 1 if use_cvar else t_at
     y_at = u_at + n_draws if use_cvar else u_at
@@ -205,7 +211,8 @@ def solve_milp(p: Problem, curves: Curves, maximise_chance: bool = False,
     lower_b, upper_b = [], []
     A = lil_matrix((n_cells + 1 + sum(int(o) * 2 * (w.size - 1) for o, w in
                                       zip(ordered, widths))
-                    + (n_draws if use_cvar else 0) + (n_draws + 1 if use_chance else 0),
+                    + (n_draws if use_cvar else 0) + (n_draws + 1 if use_chance else 0)
+                    + (1 if cap_cvar else 0),
                     n_var))
     r = 0
     for c in range(n_cells):                       # bounds per cell, then the total
@@ -239,6 +246,12 @@ def solve_milp(p: Problem, curves: Curves, maximise_chance: bool = False,
             lower_b.append(-base_profit[d])
             upper_b.append(np.inf)
             r += 1
+    if cap_cvar:                                   # t + sum u / ((1 - alpha) D) <= L
+        A[r, t_at] = 1.0
+        A[r, u_at:y_at] = 1.0 / ((1.0 - p.alpha) * n_draws)
+        lower_b.append(-np.inf)
+        upper_b.append(p.max_cvar)
+        r += 1
     if use_chance:
         tau = p.chance.target
         h0 = sum(s[3][0] - tau * s[2][0] for s in segs)
@@ -357,6 +370,22 @@ def solve(p: Problem, curves: Curves | None = None) -> Solution:
         by_cvar = True
         x, met, status = solve_milp(p, curves, time_limit=p.time_limit, chance_by_cvar=True)
     seconds = time.perf_counter() - start
+    if x is None and p.max_cvar is not None:
+        least, _, st = solve_milp(dataclasses.replace(p, objective="cvar", lam=0.0,
+                                                      max_cvar=None, chance=None), curves)
+        if least is not None and st == 0:
+            out = cvar(-(sum(f(xc) for f, xc in zip(curves.rev, least))
+                         - sum(f(xc) for f, xc in zip(curves.spd, least))), p.alpha)
+            if out > p.max_cvar:
+                raise ScenarioError("--max-cvar", f"CVaR{p.alpha:g} of the loss <= "
+                                    f"{p.max_cvar:,.0f} USD cannot be met with this total and "
+                                    f"these bounds: the least any allocation reaches is "
+                                    f"{out:,.0f} USD ({out - p.max_cvar:,.0f} above)")
+        if p.chance is not None:
+            raise ScenarioError("--max-cvar", f"CVaR{p.alpha:g} of the loss <= "
+                                f"{p.max_cvar:,.0f} USD and {p.chance.label()} >= "
+                                f"{p.chance.probability:g} cannot be met together with this "
+                                "total and these bounds (each alone can be)")
     if x is None:
         if p.chance is not None:
             _best, met_best, st = solve_milp(p, curves, maximise_chance=True,
@@ -377,7 +406,7 @@ def solve(p: Problem, curves: Curves | None = None) -> Solution:
     method = "MILP (HiGHS) on piecewise-linear responses" + (
         ", chance constraint by its CVaR approximation (conservative)" if by_cvar else "")
     sol = Solution(x, method, seconds, notes)
-    if p.objective == "mean" and p.lam == 0:
+    if p.objective == "mean" and p.lam == 0 and p.max_cvar is None:
         better = polish(p, curves, x, met)
         if better is not None:
             sol.budgets = better
