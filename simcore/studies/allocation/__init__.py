@@ -490,8 +490,10 @@ def allocation_dataset(loaded, cells, problem: Problem, curves: Curves, sol, neu
     if ch is not None and attrs["p_roas_at_least_risk_neutral"] < ch.probability:
         binding.append(f"{ch.label()} >= {ch.probability:g} (the risk-neutral allocation "
                        f"has {attrs['p_roas_at_least_risk_neutral']:.3g})")
+    # the cap binds when the risk-neutral allocation breaks it (it holds exactly on the
+    # MILP's piecewise-linear responses; on the smooth interpolants shown, to their error)
     if problem.max_cvar is not None and \
-            attrs["cvar_loss_usd"] >= problem.max_cvar - 1e-6 * max(abs(problem.max_cvar), 1):
+            attrs["cvar_loss_risk_neutral_usd"] > problem.max_cvar:
         binding.append(f"CVaR{alpha:g} of the loss <= {problem.max_cvar:,.0f} USD (the "
                        f"risk-neutral allocation has {attrs['cvar_loss_risk_neutral_usd']:,.0f})")
     if problem.at_most and weight @ x >= total - tol:
