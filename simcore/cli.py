@@ -244,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="write the allocation dataset to this .nc")
     p.add_argument("--plot", type=Path, help="draw the efficient frontier (profit against "
                    "CVaR of the loss) to this *.png or *.svg")
+    _add_yes(p)
     _add_force(p)
     _add_executor_args(p)
     _add_run_args(p, "")
@@ -635,6 +636,7 @@ def _cmd_optimize(args) -> int:
         optimize,
         parse_chance,
         parse_payback,
+        workload,
     )
     from simcore.studies.allocation.cells import check_over, check_total, parse_bounds
     from simcore.studies.executors import check_executor, open_executor
@@ -665,13 +667,18 @@ def _cmd_optimize(args) -> int:
         from simcore.studies.allocation.posterior import read_posterior
 
         read_posterior(args.forecast, loaded)                 # before any run, too
-    tasks = n_tasks(cells, args.block_draws) * 2          # the grid, then out of sample
+    _check_work(args, workload(cells, hi), "--total-budget")
+    # the pilot, the grids, the out-of-sample check (a widened grid adds tasks; the bar's
+    # total is set to what ran when it ends)
+    tasks = n_tasks(cells, args.block_draws) * 3
     with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
             _progress(args, tasks, "tasks") as bar:
         ds = optimize(loaded, total, over, args.objective, args.lam, args.cvar_alpha,
                       chance, lower, upper, args.at_most, args.grid_points,
                       args.chance_method, executor=executor, block_draws=args.block_draws,
                       progress=bar.update, forecast=args.forecast, max_cvar=args.max_cvar)
+        bar.total = bar.n
+        bar.refresh()
     from simcore.data.dataset import write_dataset
     from simcore.figures.frontier import frontier
     from simcore.text.allocation import format_allocation

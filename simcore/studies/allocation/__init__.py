@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
 __all__ = ["check_channels", "evaluate", "fresh_seed", "n_tasks", "optimize", "parse_chance",
-           "parse_payback", "pilot_draws"]
+           "parse_payback", "pilot_draws", "workload"]
 OBJECTIVES = ("mean", "cvar")
 
 
@@ -253,6 +253,27 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         ds.attrs["forecast_dropped"] = ", ".join(post.dropped)
     ds = add_frontier(ds, problem, found)
     return ds.isel(cell=[[c.name for c in cells].index(name) for name in shown])
+
+
+def workload(cells, upper: np.ndarray, pilot: bool = True):
+    """An upper bound on ``optimize``'s work (``simcore.studies.workload.Workload``): every
+    market's channels simulated once at the top of their full grids (each paid source as its
+    market run at that budget, which covers its other channels' users too), again on the
+    pilot's share of the draws, and once more for the out-of-sample check; grids the pilot
+    narrows cost less."""
+    from simcore.studies.workload import estimate
+
+    reach = _reach(cells, upper)
+    markets = {}
+    for c in cells:
+        top = max(reach.get((c.stream, ch), 0.0) for ch in ("paid_ads", "creator"))
+        markets[c.stream] = c.loaded.with_overrides(f"campaign.daily_budget_usd={top!r}")
+    work = estimate(cells[0].loaded, points=list(markets.values()))
+    n = cells[0].loaded.scenario.simulation.draws
+    factor = 1.0 + (pilot_draws(n) / n if pilot else 0.0) + 1.0
+    return dataclasses.replace(work, users=work.users * factor,
+                               runs=math.ceil(work.runs * factor),
+                               seconds=work.seconds * factor)
 
 
 def fresh_cells(cells, seed: int, post=None) -> list:
