@@ -244,7 +244,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="write the allocation dataset to this .nc")
     p.add_argument("--plot", type=Path, help="draw the efficient frontier (profit against "
                    "CVaR of the loss) to this *.png or *.svg")
-    _add_yes(p)
     _add_force(p)
     _add_executor_args(p)
     _add_run_args(p, "")
