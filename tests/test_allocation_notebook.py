@@ -14,6 +14,8 @@ from tests.test_notebooks import (  # noqa: F401
     kernel_env,
     nbformat,
     png_figures,
+    simcore_imports,
+    stored_clean,
     tagged,
     text_of,
 )
@@ -24,22 +26,13 @@ REGIONS = ["US", "JP", "BR", "ID", "TH", "SA", "TR"]
 
 
 def test_allocation_notebook_is_stored_clean():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    nbformat.validate(nb)
-    assert nb.metadata["kernelspec"]["name"] == "python3"
-    assert all(not c.outputs and c.execution_count is None
-               for c in nb.cells if c.cell_type == "code")
-    params = tagged(nb, "parameters").source
-    for name in ("SIMCORE_NB_DRAWS", "SIMCORE_NB_HORIZON", "SIMCORE_NB_CAMPAIGN_DAYS",
-                 "SIMCORE_NB_GRID_POINTS", "TARGET", "PROBABILITY", "TOTAL"):
-        assert name in params, name
-    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    imports = [ln.strip() for ln in code.splitlines()
-               if ln.strip().startswith(("import simcore", "from simcore"))]
-    assert sorted(imports) == ["from simcore.figures.frontier import frontier",
-                               "from simcore.studies.allocation import optimize",
-                               "from simcore.text.allocation import format_allocation",
-                               "import simcore"]
+    nb = stored_clean(NOTEBOOK, ("SIMCORE_NB_DRAWS", "SIMCORE_NB_HORIZON",
+                                 "SIMCORE_NB_CAMPAIGN_DAYS", "SIMCORE_NB_GRID_POINTS", "TARGET",
+                                 "PROBABILITY", "TOTAL"))
+    assert simcore_imports(nb) == ["from simcore.figures.frontier import frontier",
+                                   "from simcore.studies.allocation import optimize",
+                                   "from simcore.text.allocation import format_allocation",
+                                   "import simcore"]
 
 
 def _claims(nb) -> dict:

@@ -13,6 +13,8 @@ from tests.test_notebooks import (  # noqa: F401
     kernel_env,
     nbformat,
     png_figures,
+    simcore_imports,
+    stored_clean,
     tagged,
     text_of,
 )
@@ -23,21 +25,11 @@ REPORT_DAYS = [2, 4, 7, 10, 14]
 
 
 def test_calibration_notebook_is_stored_clean():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    nbformat.validate(nb)
-    assert nb.metadata["kernelspec"]["name"] == "python3"
-    assert all(not c.outputs and c.execution_count is None
-               for c in nb.cells if c.cell_type == "code")
-    params = tagged(nb, "parameters").source
-    for name in ("SIMCORE_NB_PARTICLES", "SIMCORE_NB_DRAWS", "SIMCORE_NB_REPORT_DAYS",
-                 "SCALE_AT", "STOP_AT"):
-        assert name in params, name
-    # only the public API: the notebook must survive modules moving inside simcore
-    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    imports = [ln.strip() for ln in code.splitlines()
-               if ln.strip().startswith(("import simcore", "from simcore"))]
-    assert sorted(imports) == ["from simcore import analysis",
-                               "from simcore.data.observed import from_run", "import simcore"]
+    nb = stored_clean(NOTEBOOK, ("SIMCORE_NB_PARTICLES", "SIMCORE_NB_DRAWS",
+                                 "SIMCORE_NB_REPORT_DAYS", "SCALE_AT", "STOP_AT"))
+    assert simcore_imports(nb) == ["from simcore import analysis",
+                                   "from simcore.data.observed import from_run",
+                                   "import simcore"]
 
 
 def _marker(cell) -> dict:

@@ -91,14 +91,30 @@ def tagged(nb, tag: str):
     return cells[0]
 
 
-def test_what_if_notebook_is_stored_clean():
-    nb = nbformat.read(WHAT_IF, as_version=4)
+def stored_clean(path: Path, parameters=()):
+    """The notebook at ``path``, checked: valid, a python3 kernel, no outputs stored, and
+    each name of ``parameters`` in its cell tagged ``parameters``."""
+    nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(not c.outputs and c.execution_count is None for c in code)
-    params = tagged(nb, "parameters")
-    assert "SIMCORE_NB_DRAWS" in params.source and "SIMCORE_NB_DAYS" in params.source
+    params = tagged(nb, "parameters").source
+    for name in parameters:
+        assert name in params, name
+    return nb
+
+
+def simcore_imports(nb) -> list[str]:
+    """The notebook's ``import simcore`` / ``from simcore`` lines, sorted (the public API it
+    uses: a notebook must survive modules moving inside simcore)."""
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    return sorted(ln.strip() for ln in code.splitlines()
+                  if ln.strip().startswith(("import simcore", "from simcore")))
+
+
+def test_what_if_notebook_is_stored_clean():
+    stored_clean(WHAT_IF, ("SIMCORE_NB_DRAWS", "SIMCORE_NB_DAYS"))
 
 
 def test_what_if_notebook_runs(kernel_env, monkeypatch):
