@@ -142,7 +142,8 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         The constraint CVaR_``alpha`` of the loss <= ``max_cvar`` [USD] (Rockafellar-Uryasev's
         linear programme inside the MILP).
     lower, upper : dict cell -> USD/day, optional
-        Bounds per cell (default 0 and the total).
+        Bounds per cell [USD/day] (default 0 and what the total pays for in the cell's
+        days: the total, or total / weight for a week).
     grid_points : int
         Simulated budgets per cell (geometric up to the cell's upper bound; 0 is added).
     chance_method : "milp" | "cvar"
