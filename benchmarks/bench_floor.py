@@ -6,12 +6,15 @@ cannot avoid, drawn with the kernel's own samplers (``simcore.kernel.rng``), jit
 chunking (one xoshiro256** stream per chunk of ``seeding.CHUNK_USERS`` users, chunks in
 parallel on the kernel's Numba threads), with nothing accumulated but a checksum:
 
-* per user: the lifetime (one uniform, inverted on the survival table); with a per-day cap,
+* per user: the lifetime (one uniform, inverted on the survival table from the kernel's guide
+  table, ``users._lifetime_guided``); with a per-day cap,
   the session rate (Gamma) and its exp(-mu); with purchases, one uniform (payer or not), and
   per payer a truncated negative binomial count, the spend rate nu (Gamma) and per purchase a
   day (uniform) and a value (Gamma);
 * per played user-day, with a per-day interstitial cap: sessions (Poisson, inversion) and the
-  capped interstitials (Poisson, inversion stopped at the cap);
+  capped interstitials (one uniform against the kernel's table of the capped Poisson cdf per
+  session count, ``users._interstitial_table``: the same count as inversion stopped at the
+  cap, without its multiplications);
 * per alive day after day 0, with intermittent play: one uniform (play or not);
 * per chunk and age: the aggregated Poisson sums (rewarded always; sessions and interstitials
   without a cap) and, with users grouped by lifetime, one Gamma per lifetime.
@@ -44,7 +47,14 @@ from simcore import seeding
 from simcore.kernel import layout as K
 from simcore.kernel._jit import jit, jit_parallel
 from simcore.kernel.rng import NO_CAP, PTRS_SWITCH, gamma, poisson, poisson_inversion, uniform
-from simcore.kernel.users import _EXP_TABLE, _lifetime_from_table, _truncated_negbin
+from simcore.kernel.users import (
+    _EXP_TABLE,
+    _interstitial_table,
+    _lifetime_from_table,
+    _lifetime_guide,
+    _lifetime_guided,
+    _truncated_negbin,
+)
 from simcore.kinds.game.plan import Plan, compile_plan
 from simcore.kinds.game.simulate import simulate_draw
 from simcore.model.retention import active_share, played_days_pmf
@@ -100,7 +110,7 @@ def expected_days(plan: Plan) -> Days:
 
 @jit
 def _floor_chunk(s, n_users, prm, surv, horizon, alive, played, pay_share, payer_played,
-                 out):
+                 out, guide):
     """Draw one chunk's unavoidable variates; out[0] += checksum, out[1] += variates."""
     play_prob = prm[K.PLAY_PROB]
     extra_mean = prm[K.SESS_EXTRA_MEAN]
@@ -112,12 +122,13 @@ def _floor_chunk(s, n_users, prm, surv, horizon, alive, played, pay_share, payer
     grouped = play_prob >= 1.0 and not capped
     iap_r = prm[K.IAP_R]
     exp_is = np.exp(-is_rate * np.arange(_EXP_TABLE))
+    is_cdf, is_limit = _interstitial_table(is_rate, is_cap, exp_is)
     check = 0.0
     n_var = 0
     played_acc = 0.0
     alive_acc = 0.0
     for _ in range(n_users):
-        check += _lifetime_from_table(s, surv, horizon)
+        check += _lifetime_guided(s, surv, horizon, guide)
         n_var += 1
         # this user's share of the expected days, handed out so the totals are exact
         days = np.int64(math.floor(played_acc + played) - math.floor(played_acc))
@@ -142,7 +153,11 @@ def _floor_chunk(s, n_users, prm, surv, horizon, alive, played, pay_share, payer
                 else:
                     sessions = 1 + poisson(s, mu)
                 lam = is_rate * sessions
-                if lam < PTRS_SWITCH and sessions < _EXP_TABLE:
+                if sessions < _EXP_TABLE and is_limit.size and is_limit[sessions] >= 0:
+                    u = uniform(s)
+                    for j in range(is_limit[sessions]):
+                        check += u > is_cdf[sessions, j]
+                elif lam < PTRS_SWITCH and sessions < _EXP_TABLE:
                     check += poisson_inversion(s, lam, exp_is[sessions], cap)
                 else:
                     check += min(poisson(s, lam), cap)
@@ -176,10 +191,11 @@ def _floor_chunk(s, n_users, prm, surv, horizon, alive, played, pay_share, payer
 def floor_tasks(task_users, task_seeds, prm, surv, horizon, alive, played, pay_share,
                 payer_played, out):
     """The floor of a batch of chunks, in parallel like ``simulate_tasks``; out[chunk, 2]."""
+    guide = _lifetime_guide(surv, horizon)
     for i in prange(task_users.shape[0]):
         state = task_seeds[i].copy()
         _floor_chunk(state, task_users[i], prm, surv, horizon, alive, played, pay_share,
-                     payer_played, out[i])
+                     payer_played, out[i], guide)
 
 
 def run_floor(plan: Plan, days: Days, n: int, draw: int) -> float:
@@ -239,14 +255,21 @@ def ns_per_uniform(repeats: int) -> float:
 
 
 @jit
-def _variate_loop(s, kind, n, a, b, cap, surv, horizon):
-    """n variates of one kind (0 lifetime, 1 Gamma(a), 2 Poisson(a) by inversion, 3 min(Poisson(a),
-    cap) by inversion, 4 Poisson(b) by PTRS); returns a checksum."""
+def _variate_loop(s, kind, n, a, b, cap, surv, horizon, guide, cdf_row):
+    """n variates of one kind (0 lifetime from the guide table, 1 Gamma(a), 2 Poisson(a) by
+    inversion, 3 min(Poisson(a), cap) by inversion, 4 Poisson(b) by PTRS, 5 the capped count
+    looked up in ``cdf_row``, 6 lifetime by bisection); returns a checksum."""
     acc = 0.0
     exp_a = math.exp(-a)
     for _ in range(n):
         if kind == 0:
+            acc += _lifetime_guided(s, surv, horizon, guide)
+        elif kind == 6:
             acc += _lifetime_from_table(s, surv, horizon)
+        elif kind == 5:
+            u = uniform(s)
+            for j in range(cdf_row.size):
+                acc += u > cdf_row[j]
         elif kind == 1:
             acc += gamma(s, a)
         elif kind == 2:
@@ -263,20 +286,29 @@ def variate_costs(plan: Plan, repeats: int, n: int = 2_000_000) -> dict[str, flo
     prm = plan.params
     sessions = 1.0 + prm[K.SESS_EXTRA_MEAN]
     cap = np.int64(prm[K.INTERSTITIAL_CAP]) if prm[K.INTERSTITIAL_CAP] >= 0 else NO_CAP
-    kinds = {"lifetime": (0, 0.0), f"gamma({prm[K.SESS_SHAPE]:.2g})": (1, prm[K.SESS_SHAPE]),
+    is_cdf, is_limit = _interstitial_table(prm[K.INTERSTITIAL_RATE], prm[K.INTERSTITIAL_CAP],
+                                           np.exp(-prm[K.INTERSTITIAL_RATE]
+                                                  * np.arange(_EXP_TABLE)))
+    k = int(round(sessions))
+    row = is_cdf[k, :max(is_limit[k], 0)] if is_limit.size else np.zeros(0)
+    kinds = {"lifetime": (0, 0.0), "(bisection)": (6, 0.0),
+             f"gamma({prm[K.SESS_SHAPE]:.2g})": (1, prm[K.SESS_SHAPE]),
              f"pois({prm[K.SESS_EXTRA_MEAN]:.2g})": (2, prm[K.SESS_EXTRA_MEAN]),
              f"pois({prm[K.INTERSTITIAL_RATE] * sessions:.2g})"
              + (f"<={cap}" if cap != NO_CAP else ""):
                  (3, prm[K.INTERSTITIAL_RATE] * sessions),
              "pois(1e5)": (4, 0.0)}
+    if row.size:
+        kinds[f"(table, {k} sessions)"] = (5, 0.0)
+    guide = _lifetime_guide(plan.survival, plan.horizon)
     s = seeding.chunk_states(1, 0, 0, 1)[0]
     out = {}
     for name, (kind, a) in kinds.items():
-        _variate_loop(s, kind, 10, a, 1e5, cap, plan.survival, plan.horizon)
+        _variate_loop(s, kind, 10, a, 1e5, cap, plan.survival, plan.horizon, guide, row)
         best = math.inf
         for _ in range(repeats):
             t = time.perf_counter()
-            _variate_loop(s, kind, n, a, 1e5, cap, plan.survival, plan.horizon)
+            _variate_loop(s, kind, n, a, 1e5, cap, plan.survival, plan.horizon, guide, row)
             best = min(best, time.perf_counter() - t)
         out[name] = best / n * 1e9
     return out

@@ -1,10 +1,11 @@
 """Where the wall time of the default ``simcore run`` goes (reborn_emperor_us, its 100 draws,
-the dataset written with -o). Run: python benchmarks/bench_overheads.py [--repeats N]
-[--draws N] [--no-cold]
+the dataset written with -o unless --no-write). Run: python benchmarks/bench_overheads.py
+[--repeats N] [--draws N] [--no-cold] [--no-write]
 
-Each run is a fresh interpreter (``python -m simcore run``-like: ``simcore.cli.main``) whose
-public steps are wrapped with timers (time.perf_counter; a step's time excludes the wrapped
-steps inside it, so the rows add up to the total): imports, load_scenario, the work
+Each run is a fresh interpreter (``python -m simcore run``-like: ``simcore.cli.main()`` on
+``sys.argv``, so it ends as the script does) whose public steps are wrapped with timers
+(time.perf_counter; a step's time excludes the wrapped steps inside it, so the rows add up
+to the total): imports, load_scenario, the work
 estimate, sampling each draw's scenario, compile_plan, the retention fits (count and time),
 the campaign's Python side, chunk seeding, the kernel (its first call, which loads the cached
 machine code, apart), dataset assembly (build_dataset and add_outcomes), summary and the
@@ -32,6 +33,7 @@ import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from machine import cpu_model  # noqa: E402
@@ -50,36 +52,53 @@ STEPS = [
     ("simcore.kinds.game.simulate", "simulate_campaign", "campaign (Python side)"),
     ("simcore.seeding", "chunk_layout", "chunk seeding (SeedSequence)"),
     ("simcore.kinds.game.simulate", "simulate_tasks", "kernel"),
-    ("simcore.data.dataset", "build_dataset", "build_dataset (without outcomes)"),
+    ("simcore.kinds.game.dataset", "build_dataset", "build_dataset (without outcomes)"),
     ("simcore.data.dataset", "add_outcomes", "add_outcomes"),
+    ("simcore.kinds.game.dataset", "add_outcomes", "add_outcomes"),
     ("simcore.text.summary", "summarize", "summarize + format"),
     ("simcore.text.summary", "format_summary", "summarize + format"),
     ("simcore.data.dataset", "write_dataset", "NetCDF write"),
 ]
 FIRST_KERNEL = "kernel, first call (loads code)"
+ON_THREAD = " [plans thread]"
 
 
 class Timers:
     """Exclusive wall and CPU time [s] and calls per label; nested timed calls are
-    subtracted."""
+    subtracted. Calls on another thread than the main one (the plans' fits, see
+    ``simcore.kinds.game.simulate.PlansAhead``) are kept apart, labelled with ``ON_THREAD``,
+    their CPU that thread's own; the main thread's CPU is the process's (all threads)."""
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
         self.calls: dict[str, int] = {}
-        self._stack: list[list[float]] = []   # [start, inner, cpu start, cpu inner]
+        self._local = threading.local()      # per thread: [start, inner, cpu start, cpu inner]
         self.first_kernel_at: float | None = None   # time.time() of the first kernel call
 
+    @property
+    def _stack(self) -> list[list[float]]:
+        if not hasattr(self._local, "stack"):
+            self._local.stack = []
+        return self._local.stack
+
+    @staticmethod
+    def _cpu() -> float:
+        main = threading.current_thread() is threading.main_thread()
+        return time.process_time() if main else time.thread_time()
+
     def enter(self) -> None:
-        self._stack.append([time.perf_counter(), 0.0, time.process_time(), 0.0])
+        self._stack.append([time.perf_counter(), 0.0, self._cpu(), 0.0])
 
     def leave(self, label: str) -> None:
         start, inner, cpu_start, cpu_inner = self._stack.pop()
         elapsed = time.perf_counter() - start
-        cpu = time.process_time() - cpu_start
+        cpu = self._cpu() - cpu_start
         if self._stack:
             self._stack[-1][1] += elapsed
             self._stack[-1][3] += cpu
+        if threading.current_thread() is not threading.main_thread():
+            label += ON_THREAD
         self.seconds[label] = self.seconds.get(label, 0.0) + elapsed - inner
         self.cpu[label] = self.cpu.get(label, 0.0) + cpu - cpu_inner
         self.calls[label] = self.calls.get(label, 0) + 1
@@ -130,14 +149,17 @@ def child(report: str, output: str, draws: int | None, plain: bool) -> None:
             wrap = timers.wrap_generator if attr == "chunk_layout" else timers.wrap
             setattr(owner, name, wrap(func, label))
     imports, imports_cpu = time.perf_counter() - t, time.process_time() - cpu
-    argv = ["run", SCENARIO, "--no-progress", "-o", output, "--force"]
+    argv = ["run", SCENARIO, "--no-progress"]
+    if output != "-":
+        argv += ["-o", output, "--force"]
     if draws is not None:
         argv += ["--draws", str(draws)]
     t, cpu = time.perf_counter(), time.process_time()
     with open(os.devnull, "w") as null:
         stdout, sys.stdout = sys.stdout, null
+        sys.argv = ["simcore", *argv]          # as the simcore script calls it
         try:
-            status = cli.main(argv)
+            status = cli.main()
         finally:
             sys.stdout = stdout
     main_s, main_cpu = time.perf_counter() - t, time.process_time() - cpu
@@ -149,10 +171,12 @@ def child(report: str, output: str, draws: int | None, plain: bool) -> None:
                    "first_kernel_at": timers.first_kernel_at}, f)
 
 
-def spawn(cache: str, tmp: str, draws: int | None, plain: bool = False) -> dict:
+def spawn(cache: str, tmp: str, draws: int | None, plain: bool = False, write: bool = True,
+          ) -> dict:
     """One child run; its report plus spawn-relative times [s]."""
     report = os.path.join(tmp, "report.json")
-    cmd = [sys.executable, __file__, "--child", report, os.path.join(tmp, "run.nc")]
+    cmd = [sys.executable, __file__, "--child", report,
+           os.path.join(tmp, "run.nc") if write else "-"]
     cmd += (["--draws", str(draws)] if draws is not None else []) + (["--plain"] if plain else [])
     env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(ROOT))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -185,10 +209,18 @@ def rows(r: dict) -> list[tuple[str, float, float, str]]:
         calls = r["calls"].get(label, 0)
         out.append((label, r["seconds"].get(label, 0.0), r["cpu"].get(label, 0.0),
                     f"{calls} calls" if calls else ""))
-    out.append(("other (CLI, glue)", r["main"] - sum(r["seconds"].values()),
-                r["main_cpu"] - sum(r["cpu"].values()), ""))
+    main_thread = [label for label in r["seconds"] if not label.endswith(ON_THREAD)]
+    out.append(("other (CLI, glue)", r["main"] - sum(r["seconds"][k] for k in main_thread),
+                r["main_cpu"] - sum(r["cpu"][k] for k in main_thread), ""))
     out.append(("interpreter exit", r["exit"], r["total_cpu"] - r["end_cpu"], ""))
     return out
+
+
+def thread_rows(r: dict) -> list[tuple[str, float, float, str]]:
+    """Rows of the steps timed on the plans thread: their time overlaps the main thread's
+    rows (which count their CPU too), so they are not part of the totals."""
+    return [(label, r["seconds"][label], r["cpu"][label], f"{r['calls'][label]} calls")
+            for label in r["seconds"] if label.endswith(ON_THREAD)]
 
 
 def main() -> None:
@@ -197,6 +229,8 @@ def main() -> None:
     ap.add_argument("--draws", type=int, help="draws (default: the scenario's, 100)")
     ap.add_argument("--no-cold", action="store_true", help="skip the cold-compile run "
                     "(the first cached run then fills the cache and is not counted)")
+    ap.add_argument("--no-write", action="store_true", help="run without -o (the default "
+                    "command: no dataset written)")
     ap.add_argument("--child", nargs=2, metavar=("REPORT", "OUTPUT"), help=argparse.SUPPRESS)
     ap.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -205,17 +239,18 @@ def main() -> None:
         return
     print(f"bench_overheads  {datetime.datetime.now():%Y-%m-%d %H:%M}  {cpu_model()}, "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
-    print(f"simcore run {SCENARIO} --no-progress -o run.nc"
+    write = not args.no_write
+    print(f"simcore run {SCENARIO} --no-progress" + (" -o run.nc" if write else "")
           + (f" --draws {args.draws}" if args.draws else " (100 draws)")
           + f"; fresh interpreters, best of {args.repeats} cached")
     tmp = tempfile.mkdtemp(prefix="simcore_overheads_")
     try:
         cache = os.path.join(tmp, "numba_cache")
         os.mkdir(cache)
-        first = spawn(cache, tmp, args.draws)            # fills the empty cache
+        first = spawn(cache, tmp, args.draws, write=write)   # fills the empty cache
         cold = None if args.no_cold else first
-        cached = [spawn(cache, tmp, args.draws) for _ in range(args.repeats)]
-        plain = spawn(cache, tmp, args.draws, plain=True)
+        cached = [spawn(cache, tmp, args.draws, write=write) for _ in range(args.repeats)]
+        plain = spawn(cache, tmp, args.draws, plain=True, write=write)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     best = min(cached, key=lambda r: r["wall"])
@@ -228,13 +263,16 @@ def main() -> None:
     cold_total = f"{cold['wall']:>8.2f}" if cold else ""
     print(f"{'total':<40}{best['wall']:>8.2f}{1:>7.1%}{best['total_cpu']:>8.2f}{1:>7.1%}"
           f"{cold_total}")
+    for label, wall, cpu, note in thread_rows(best):
+        print(f"{label:<40}{wall:>8.2f}{'':>7}{cpu:>8.2f}{'':>7}{'':>8}   {note}, overlapping "
+              "the rows above (their CPU counted there)")
     walls = ", ".join(f"{r['wall']:.2f}" for r in cached)
     print(f"cached runs' wall: {walls} s; without timers: {plain['wall']:.2f} s "
           f"(CPU {plain['total_cpu']:.2f} s); wall > CPU / 2 when other processes share "
           "the 2 cores")
     cold_first = f"; cold {cold['to_first_kernel']:.2f} s" if cold else ""
     print(f"start-up to the first kernel call: cached {best['to_first_kernel']:.2f} s"
-          f"{cold_first} (includes the fits of every draw: draw_plans runs before any user)")
+          f"{cold_first}")
     pre = sum(wall for _, wall, _, _ in rows(best)[:2])
     print(f"  of which interpreter + imports {pre:.2f} s; first kernel call itself "
           f"{best['seconds'].get(FIRST_KERNEL, 0.0):.2f} s")

@@ -7,6 +7,7 @@ Errors in input are one line on stderr and exit status 2; no traceback, no outpu
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 from pathlib import Path
@@ -341,6 +342,12 @@ def _join_values(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command in ``argv`` (default: this process's command line, as the ``simcore``
+    script and ``python -m simcore`` do) and return its exit status.
+
+    Run as the process's command (``argv`` None), it ends by freezing the garbage collector
+    (``gc.freeze``): the interpreter exits next, and its final collections over every object
+    numpy, scipy, Numba and xarray created took ~0.4 s; memory is released all the same."""
     args = build_parser().parse_args(_join_values(sys.argv[1:] if argv is None else argv))
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
@@ -358,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if argv is None:
+            gc.freeze()
 
 
 def _overrides(args) -> list[str]:

@@ -24,13 +24,13 @@ import numpy as np
 from numba import prange
 
 from simcore.kernel import drama_layout as D
-from simcore.kernel._jit import jit, jit_parallel
+from simcore.kernel._jit import jit, jit_leaf, jit_parallel
 from simcore.kernel.rng import gamma, log_gamma_variate, poisson, uniform
 
 _NONE, _COINS, _PASS, _AD = 0, 1, 2, 3
 
 
-@jit
+@jit_leaf
 def _log_theta(s, prm):
     """log of a viewer's continuation propensity."""
     a = prm[D.THETA_A]
@@ -42,7 +42,7 @@ def _log_theta(s, prm):
     return lx - (hi + math.log(math.exp(lx - hi) + math.exp(ly - hi)))
 
 
-@jit
+@jit_leaf
 def _buy_coins(shortfall, pack_coins, pack_usd, usd_row, t, acc):
     """Buy the smallest pack covering ``shortfall`` coins (the largest, repeatedly, when none
     does); returns the coins bought."""
@@ -59,7 +59,7 @@ def _buy_coins(shortfall, pack_coins, pack_usd, usd_row, t, acc):
     return bought
 
 
-@jit
+@jit_leaf
 def _buy_pass(weekly, tt, prm, t, acc):
     """Record a pass bought at age ``t``; returns the age its access ends (exclusive)."""
     row = D.PASSES_USD_TT if tt else D.PASSES_USD

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from simcore.kernel._jit import jit
+from simcore.kernel._jit import jit_leaf
 
 _ONE = np.uint64(1)
 _S7 = np.uint64(7)
@@ -30,12 +30,12 @@ NO_CAP = np.iinfo(np.int64).max
 _INV = 1.0 / np.maximum(np.arange(64), 1)  # 1/k: a multiply is cheaper than a divide
 
 
-@jit
+@jit_leaf
 def _rotl(x, k):
     return (x << k) | (x >> (np.uint64(64) - k))
 
 
-@jit
+@jit_leaf
 def next_u64(s):
     """Advance the xoshiro256** state ``s`` (uint64[4]) in place; return 64 random bits."""
     s0 = s[0]
@@ -57,13 +57,13 @@ def next_u64(s):
     return result
 
 
-@jit
+@jit_leaf
 def uniform(s):
     """Uniform double on (0, 1] (never 0, so its logarithm is finite)."""
     return float((next_u64(s) >> _S11) + _ONE) * _TWO_M53
 
 
-@jit
+@jit_leaf
 def normal(s):
     """Standard normal variate (Marsaglia polar method)."""
     while True:
@@ -74,7 +74,7 @@ def normal(s):
             return x * math.sqrt(-2.0 * math.log(r2) / r2)
 
 
-@jit
+@jit_leaf
 def _gamma_mt(s, a):
     """Gamma(shape=a >= 1, scale=1) by Marsaglia & Tsang."""
     d = a - 1.0 / 3.0
@@ -93,7 +93,7 @@ def _gamma_mt(s, a):
             return d * v
 
 
-@jit
+@jit_leaf
 def log_gamma_variate(s, a):
     """Logarithm of a Gamma(shape=a, scale=1) variate; safe for any a > 0."""
     if a >= 1.0:
@@ -101,7 +101,7 @@ def log_gamma_variate(s, a):
     return math.log(_gamma_mt(s, a + 1.0)) + math.log(uniform(s)) / a
 
 
-@jit
+@jit_leaf
 def gamma(s, a):
     """Gamma(shape=a, scale=1) variate (may underflow to 0.0 for shapes far below 1)."""
     if a >= 1.0:
@@ -109,7 +109,7 @@ def gamma(s, a):
     return _gamma_mt(s, a + 1.0) * uniform(s) ** (1.0 / a)
 
 
-@jit
+@jit_leaf
 def poisson_inversion(s, lam, exp_neg_lam, cap):
     """min(Poisson(lam), cap) by sequential inversion, given exp(-lam); for lam < 12.
 
@@ -129,7 +129,7 @@ def poisson_inversion(s, lam, exp_neg_lam, cap):
     return k
 
 
-@jit
+@jit_leaf
 def poisson(s, lam):
     """Poisson(lam) variate as int64; lam <= 0 (or NaN) gives 0."""
     if not lam > 0.0:

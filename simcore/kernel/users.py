@@ -27,6 +27,12 @@ Two samplers, the same distribution of every per-age sum:
       Poisson process given its count).
     The work per user no longer grows with the days played.
 ``tests/kernel/test_sampling_equivalence.py`` checks the two against each other.
+
+Lookups that give the same variates, bit for bit, as the draws they replace (the same
+uniforms consumed, the same comparisons): the lifetime inversion starts from a guide table
+(``_lifetime_guide``) instead of bisecting; a capped day's interstitials compare the uniform
+with a per-call table of the capped Poisson cdf for each session count
+(``_interstitial_table``), built with inversion's own arithmetic.
 """
 
 import math
@@ -35,19 +41,27 @@ import numpy as np
 from numba import prange
 
 from simcore.kernel import layout as K
-from simcore.kernel._jit import jit, jit_parallel
-from simcore.kernel.rng import (NO_CAP, PTRS_SWITCH, gamma, log_gamma_variate, poisson,
-                                poisson_inversion, uniform)
+from simcore.kernel._jit import jit, jit_leaf, jit_parallel
+from simcore.kernel.rng import (
+    _INV,
+    NO_CAP,
+    PTRS_SWITCH,
+    gamma,
+    log_gamma_variate,
+    poisson,
+    poisson_inversion,
+    uniform,
+)
 
 
-@jit
+@jit_leaf
 def _softplus(z):
     if z > 0.0:
         return z + math.log1p(math.exp(-z))
     return math.log1p(math.exp(z))
 
 
-@jit
+@jit_leaf
 def _last_alive_age(s, alpha, beta, c, horizon):
     """Last age (0..horizon) at which the user has not churned."""
     lx = log_gamma_variate(s, alpha)
@@ -64,7 +78,7 @@ def _last_alive_age(s, alpha, beta, c, horizon):
     return np.int64(ratio)
 
 
-@jit
+@jit_leaf
 def _snap_to_tier(value, tiers, edges):
     """Nearest price tier in log space; ``edges`` are geometric midpoints between tiers."""
     n = tiers.shape[0]
@@ -76,7 +90,7 @@ def _snap_to_tier(value, tiers, edges):
     return tiers[i]
 
 
-@jit
+@jit_leaf
 def _lifetime_from_table(s, surv, horizon):
     """Last alive age by inversion: the largest t <= horizon with S(t) >= U."""
     u = uniform(s)
@@ -91,7 +105,42 @@ def _lifetime_from_table(s, surv, horizon):
     return lo
 
 
+_GUIDE = 1024  # buckets of the lifetime guide table (a power of two: u * _GUIDE is exact)
+
+
 @jit
+def _lifetime_guide(surv, horizon):
+    """Guide table for ``_lifetime_guided``: int64[_GUIDE + 1], entry j the last alive age for
+    U = (j + 1) / _GUIDE (0 past U = 1), a lower bound of the answer for any U in bucket j
+    (U * _GUIDE in [j, j + 1)); or an empty array when ``surv`` is not non-increasing, where
+    only the bisection of ``_lifetime_from_table`` is defined."""
+    for t in range(horizon):
+        if not surv[t + 1] <= surv[t]:
+            return np.zeros(0, dtype=np.int64)
+    guide = np.zeros(_GUIDE + 1, dtype=np.int64)
+    t = horizon
+    for j in range(_GUIDE):       # U = (j + 1) / _GUIDE rises with j: the answer falls
+        u = (j + 1) / _GUIDE
+        while t > 0 and not surv[t] >= u:
+            t -= 1
+        guide[j] = t
+    return guide
+
+
+@jit_leaf
+def _lifetime_guided(s, surv, horizon, guide):
+    """``_lifetime_from_table`` (the same uniform, the same answer, bit for bit) from the
+    guide table's lower bound and a short upward scan; bisection without a guide."""
+    if guide.size == 0:
+        return _lifetime_from_table(s, surv, horizon)
+    u = uniform(s)
+    t = guide[np.int64(u * _GUIDE)]
+    while t < horizon and surv[t + 1] >= u:
+        t += 1
+    return t
+
+
+@jit_leaf
 def _session_rate(s, extra_mean, shape):
     """A user's mean extra sessions per played day (Gamma heterogeneity; shape 0 = none)."""
     if shape > 0.0:
@@ -99,7 +148,7 @@ def _session_rate(s, extra_mean, shape):
     return extra_mean
 
 
-@jit
+@jit_leaf
 def _purchase(s, nu, gg_p, tiers, tier_edges, t, acc):
     value = _snap_to_tier(gamma(s, gg_p) / nu, tiers, tier_edges)
     acc[K.V_PURCHASES, t] += 1.0
@@ -109,7 +158,7 @@ def _purchase(s, nu, gg_p, tiers, tier_edges, t, acc):
 _EXP_TABLE = 64  # sessions per day with a precomputed exp(-rate * sessions)
 
 
-@jit
+@jit_leaf
 def _user_day(s, t, mu, exp_neg_mu, is_rate, is_cap, exp_is, acc):
     """Sessions and capped interstitials of one played user-day; returns the sessions.
 
@@ -127,6 +176,72 @@ def _user_day(s, t, mu, exp_neg_mu, is_rate, is_cap, exp_is, acc):
         shown = poisson_inversion(s, lam, exp_is[sessions], cap)
     else:
         shown = min(poisson(s, lam), cap)
+    acc[K.V_ACTIVE, t] += 1.0
+    acc[K.V_SESSIONS, t] += sessions
+    acc[K.V_INTERSTITIAL, t] += shown
+    return sessions
+
+
+_TABLE_CAP = 64  # per-day caps up to this use the interstitial table (``_interstitial_table``)
+
+
+@jit
+def _interstitial_table(is_rate, is_cap, exp_is):
+    """The capped interstitial draw of ``_user_day`` as a lookup, for each session count
+    k < _EXP_TABLE: cdf[k, j] for j < limit[k] is the Poisson(is_rate * k) cdf at j, computed
+    with ``poisson_inversion``'s own operations, so the count of j < limit[k] with
+    U > cdf[k, j] (the cdf never falls) is the count that inversion returns, bit for bit;
+    limit[k] is the cap or where inversion stops early, -1 marks no draw (rate 0) and -2 a
+    count drawn by ``poisson`` (rate >= PTRS_SWITCH). Empty without a cap or above
+    _TABLE_CAP."""
+    if not (is_cap >= 0.0 and is_cap <= _TABLE_CAP):
+        return np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
+    cap = np.int64(is_cap)
+    cdf = np.zeros((_EXP_TABLE, max(cap, 1)))
+    limit = np.empty(_EXP_TABLE, dtype=np.int64)
+    for k in range(_EXP_TABLE):
+        lam = is_rate * k
+        if lam <= 0.0:
+            limit[k] = -1
+            continue
+        if not lam < PTRS_SWITCH:
+            limit[k] = -2
+            continue
+        p = exp_is[k]
+        c = p
+        limit[k] = cap
+        for j in range(cap):
+            cdf[k, j] = c
+            p *= lam * (_INV[j + 1] if j + 1 < _INV.size else 1.0 / (j + 1))
+            c += p
+            if p < 1e-300 and c >= 1.0 - 1e-15:
+                limit[k] = j + 1
+                break
+    return cdf, limit
+
+
+@jit_leaf
+def _user_day_table(s, t, mu, exp_neg_mu, is_rate, is_cap, is_cdf, is_limit, acc):
+    """``_user_day`` with the capped interstitials looked up in ``_interstitial_table``:
+    the same variates and sums, bit for bit."""
+    if mu < PTRS_SWITCH:
+        sessions = 1 + poisson_inversion(s, mu, exp_neg_mu, NO_CAP)
+    else:
+        sessions = 1 + poisson(s, mu)
+    if sessions < _EXP_TABLE:
+        n = is_limit[sessions]
+        if n >= 0:
+            u = uniform(s)
+            shown = 0
+            for j in range(n):
+                shown += u > is_cdf[sessions, j]
+        elif n == -1:
+            shown = 0
+        else:
+            shown = min(poisson(s, is_rate * sessions), np.int64(is_cap))
+    else:
+        lam = is_rate * sessions
+        shown = min(poisson(s, lam), np.int64(is_cap)) if lam > 0.0 else 0
     acc[K.V_ACTIVE, t] += 1.0
     acc[K.V_SESSIONS, t] += sessions
     acc[K.V_INTERSTITIAL, t] += shown
@@ -168,7 +283,7 @@ def _chunk_per_user(state, n_users, prm, tiers, tier_edges, horizon, acc):
             acc[K.V_NEW_PAYERS, first] += 1.0
 
 
-@jit
+@jit_leaf
 def _truncated_negbin(s, r, p):
     """N >= 1 from a negative binomial with P(N = 0) = p ** r, by inversion."""
     p0 = p**r
@@ -187,7 +302,7 @@ def _truncated_negbin(s, r, p):
 
 @jit
 def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges, horizon,
-                      acc):
+                      acc, guide):
     """Exact aggregated sampler (see the module docstring); same distribution as per-user."""
     play_prob = prm[K.PLAY_PROB]
     extra_mean = prm[K.SESS_EXTRA_MEAN]
@@ -202,9 +317,10 @@ def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges,
     mu_sum = np.zeros(n_ages)
     played = np.arange(n_ages)
     exp_is = np.exp(-is_rate * np.arange(_EXP_TABLE))
+    is_cdf, is_limit = _interstitial_table(is_rate, is_cap, exp_is)
 
     for _ in range(n_users):
-        last = _lifetime_from_table(state, surv, horizon)
+        last = _lifetime_guided(state, surv, horizon, guide)
         if grouped:
             users_by_last[last] += 1.0
             n_played = last + 1
@@ -217,7 +333,10 @@ def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges,
                     continue
                 played[n_played] = t
                 n_played += 1
-                if capped:
+                if is_limit.size:
+                    _user_day_table(state, t, mu, exp_neg_mu, is_rate, is_cap, is_cdf,
+                                    is_limit, acc)
+                elif capped:
                     _user_day(state, t, mu, exp_neg_mu, is_rate, is_cap, exp_is, acc)
                 else:
                     acc[K.V_ACTIVE, t] += 1.0
@@ -271,11 +390,12 @@ def simulate_tasks(task_users, task_cohort, task_seeds, prm, surv, no_purchase, 
     """
     n_tasks = task_users.shape[0]
     blocks = np.zeros((n_tasks, K.N_VARS, horizon + 1))
+    guide = _lifetime_guide(surv, horizon) if aggregate else np.zeros(0, dtype=np.int64)
     for i in prange(n_tasks):
         state = task_seeds[i].copy()
         if aggregate:
             _chunk_aggregated(state, task_users[i], prm, surv, no_purchase, tiers, tier_edges,
-                              horizon, blocks[i])
+                              horizon, blocks[i], guide)
         else:
             _chunk_per_user(state, task_users[i], prm, tiers, tier_edges, horizon, blocks[i])
     for i in range(n_tasks):
