@@ -205,8 +205,11 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
     weight = np.array([c.weight for c in cells])
 
     def problem_of(r) -> Problem:
+        # a cell's budget stays within its simulated grid (a grid the pilot narrowed ends
+        # below the cell's bound: an answer at its top widens it, see below)
         age_c = chance.age if chance is not None else horizon
-        return Problem(r.grid, r.spend, r.revenue[..., horizon], total, lo, hi, at_most,
+        return Problem(r.grid, r.spend, r.revenue[..., horizon], total, lo,
+                       np.minimum(hi, r.grid.max(axis=1)), at_most,
                        objective, float(lam), float(alpha), chance, r.revenue[..., age_c],
                        chance_method=chance_method, time_limit=float(time_limit_s),
                        weight=weight,
@@ -245,6 +248,8 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         oos = simulate_allocation(fresh_cells(cells, fresh_seed(s.simulation.seed), post),
                                   sol.budgets, executor, block_draws, progress)
     sol.notes += notes
+    # shown against the cells' own bounds (after the loop no answer rests on a narrowed top)
+    problem.upper = hi
     ds = allocation_dataset(loaded, cells, problem, curves, sol, neutral.budgets, oos)
     ds.attrs["pilot_draws"] = n_pilot if tops != reach else 0
     if post is not None:
@@ -320,7 +325,8 @@ def _solve_all(problem: Problem, curves: Curves):
             or problem.max_cvar is not None:
         neutral = solve(dataclasses.replace(problem, objective="mean", lam=0.0, chance=None,
                                             revenue_chance=None, max_cvar=None))
-    return sol, neutral, frontier_solutions(problem, curves)
+    same = problem.objective == "mean" and problem.lam == 0     # the frontier's lambda 0
+    return sol, neutral, frontier_solutions(problem, curves, known=sol if same else None)
 
 
 def _pilot_tops(cells, problem: Problem, reach: dict, lower: np.ndarray) -> dict:
@@ -363,16 +369,19 @@ def check_channels(cells, upper: np.ndarray) -> None:
 FRONTIER_LAMBDAS = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0)   # risk aversion of the frontier's points
 
 
-def frontier_solutions(problem: Problem, curves: Curves, lambdas=FRONTIER_LAMBDAS) -> list:
+def frontier_solutions(problem: Problem, curves: Curves, lambdas=FRONTIER_LAMBDAS,
+                       known=None) -> list:
     """The efficient frontier: for each lambda, the allocation maximising expected profit -
     lambda x CVaR of the loss (with the problem's bounds and chance constraint), with its
     expected profit [USD], CVaR of the loss [USD] and P(ROAS >= target): a list of
     (budgets, profit, cvar, p) per lambda. Solved on the same responses (no new
-    simulation)."""
+    simulation). ``known``: the problem's own solution when it is lambda 0's (not solved
+    again)."""
     target = problem.chance.target if problem.chance is not None else 1.0
     found = []
     for lam in lambdas:
-        sol = solve(dataclasses.replace(problem, objective="mean", lam=float(lam)), curves)
+        sol = known if lam == 0 and known is not None else \
+            solve(dataclasses.replace(problem, objective="mean", lam=float(lam)), curves)
         out = evaluate(problem, curves, sol.budgets)
         found.append((sol.budgets, float(out["net_profit"].mean()),
                       cvar(-out["net_profit"], problem.alpha),
