@@ -221,31 +221,16 @@ def _interstitial_table(is_rate, is_cap, exp_is):
 
 
 @jit_leaf
-def _user_day_table(s, t, mu, exp_neg_mu, is_rate, is_cap, is_cdf, is_limit, acc):
-    """``_user_day`` with the capped interstitials looked up in ``_interstitial_table``:
-    the same variates and sums, bit for bit."""
-    if mu < PTRS_SWITCH:
-        sessions = 1 + poisson_inversion(s, mu, exp_neg_mu, NO_CAP)
-    else:
-        sessions = 1 + poisson(s, mu)
-    if sessions < _EXP_TABLE:
-        n = is_limit[sessions]
-        if n >= 0:
-            u = uniform(s)
-            shown = 0
-            for j in range(n):
-                shown += u > is_cdf[sessions, j]
-        elif n == -1:
-            shown = 0
-        else:
-            shown = min(poisson(s, is_rate * sessions), np.int64(is_cap))
-    else:
-        lam = is_rate * sessions
-        shown = min(poisson(s, lam), np.int64(is_cap)) if lam > 0.0 else 0
-    acc[K.V_ACTIVE, t] += 1.0
-    acc[K.V_SESSIONS, t] += sessions
-    acc[K.V_INTERSTITIAL, t] += shown
-    return sessions
+def _shown_untabled(s, sessions, is_rate, is_cap, is_limit):
+    """The capped interstitials of a day whose session count is off ``_interstitial_table``
+    (rate 0: no draw; rate >= PTRS_SWITCH or _EXP_TABLE sessions and more: ``poisson``), as
+    ``_user_day`` draws them."""
+    if sessions < _EXP_TABLE and is_limit[sessions] == -1:
+        return 0
+    lam = is_rate * sessions
+    if sessions >= _EXP_TABLE and not lam > 0.0:
+        return 0
+    return min(poisson(s, lam), np.int64(is_cap))
 
 
 @jit
@@ -302,8 +287,12 @@ def _truncated_negbin(s, r, p):
 
 @jit
 def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges, horizon,
-                      acc, guide):
-    """Exact aggregated sampler (see the module docstring); same distribution as per-user."""
+                      acc, guide, is_cdf, is_limit):
+    """Exact aggregated sampler (see the module docstring); same distribution as per-user.
+
+    ``guide``: ``_lifetime_guide(surv, horizon)``; ``is_cdf, is_limit``:
+    ``_interstitial_table`` of the plan's rate and cap (empty arrays: bisection and
+    ``_user_day``, the same variates)."""
     play_prob = prm[K.PLAY_PROB]
     extra_mean = prm[K.SESS_EXTRA_MEAN]
     sess_shape = prm[K.SESS_SHAPE]
@@ -317,7 +306,6 @@ def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges,
     mu_sum = np.zeros(n_ages)
     played = np.arange(n_ages)
     exp_is = np.exp(-is_rate * np.arange(_EXP_TABLE))
-    is_cdf, is_limit = _interstitial_table(is_rate, is_cap, exp_is)
 
     for _ in range(n_users):
         last = _lifetime_guided(state, surv, horizon, guide)
@@ -333,9 +321,21 @@ def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges,
                     continue
                 played[n_played] = t
                 n_played += 1
-                if is_limit.size:
-                    _user_day_table(state, t, mu, exp_neg_mu, is_rate, is_cap, is_cdf,
-                                    is_limit, acc)
+                if is_limit.size:      # _user_day with the table, written out so that
+                    if mu < PTRS_SWITCH:  # the common path stays in this loop
+                        sessions = 1 + poisson_inversion(state, mu, exp_neg_mu, NO_CAP)
+                    else:
+                        sessions = 1 + poisson(state, mu)
+                    if sessions < _EXP_TABLE and is_limit[sessions] >= 0:
+                        u = uniform(state)
+                        shown = 0
+                        for j in range(is_limit[sessions]):
+                            shown += u > is_cdf[sessions, j]
+                    else:
+                        shown = _shown_untabled(state, sessions, is_rate, is_cap, is_limit)
+                    acc[K.V_ACTIVE, t] += 1.0
+                    acc[K.V_SESSIONS, t] += sessions
+                    acc[K.V_INTERSTITIAL, t] += shown
                 elif capped:
                     _user_day(state, t, mu, exp_neg_mu, is_rate, is_cap, exp_is, acc)
                 else:
@@ -391,11 +391,14 @@ def simulate_tasks(task_users, task_cohort, task_seeds, prm, surv, no_purchase, 
     n_tasks = task_users.shape[0]
     blocks = np.zeros((n_tasks, K.N_VARS, horizon + 1))
     guide = _lifetime_guide(surv, horizon) if aggregate else np.zeros(0, dtype=np.int64)
+    is_rate = prm[K.INTERSTITIAL_RATE]
+    is_cdf, is_limit = _interstitial_table(is_rate, prm[K.INTERSTITIAL_CAP],
+                                           np.exp(-is_rate * np.arange(_EXP_TABLE)))
     for i in prange(n_tasks):
         state = task_seeds[i].copy()
         if aggregate:
             _chunk_aggregated(state, task_users[i], prm, surv, no_purchase, tiers, tier_edges,
-                              horizon, blocks[i], guide)
+                              horizon, blocks[i], guide, is_cdf, is_limit)
         else:
             _chunk_per_user(state, task_users[i], prm, tiers, tier_edges, horizon, blocks[i])
     for i in range(n_tasks):

@@ -1,8 +1,9 @@
 """The kernel's exact lookups give the variates they replace, bit for bit: lifetimes from the
-guide table (``_lifetime_guided``) against bisection (``_lifetime_from_table``), capped
-interstitials from the per-session-count cdf table (``_interstitial_table``, as
-``_user_day_table`` reads it) against inversion stopped at the cap (``_user_day``), each pair
-from the same random stream and leaving it in the same state."""
+guide table (``_lifetime_guided``) against bisection (``_lifetime_from_table``), and whole
+chunks of the aggregated sampler with the guide and the capped-interstitial cdf table
+(``_interstitial_table``) against chunks without them (bisection, ``_user_day``'s inversion
+stopped at the cap), each pair from the same random stream and leaving it in the same
+state."""
 
 import numpy as np
 import pytest
@@ -10,14 +11,15 @@ import pytest
 from simcore.kernel import layout as K
 from simcore.kernel.users import (
     _EXP_TABLE,
+    _chunk_aggregated,
     _interstitial_table,
     _lifetime_from_table,
     _lifetime_guide,
     _lifetime_guided,
-    _user_day,
-    _user_day_table,
 )
+from simcore.kinds.game.plan import compile_loaded
 from simcore.model.retention import survival
+from simcore.scenario import load_scenario
 from simcore.seeding import chunk_states
 
 HORIZON = 180
@@ -52,23 +54,41 @@ def test_guide_falls_back_to_bisection_off_a_falling_table():
             _lifetime_from_table(b, surv, HORIZON)
 
 
-@pytest.mark.parametrize("is_rate, is_cap", [(1.3, 8.0), (0.7, 3.0), (0.0, 8.0), (5.0, 2.0),
-                                             (2.9, 0.0), (0.2, 64.0), (1e-3, 1.0)])
-def test_tabled_interstitials_are_inversions(is_rate, is_cap):
-    exp_is = np.exp(-is_rate * np.arange(_EXP_TABLE))
-    cdf, limit = _interstitial_table(is_rate, is_cap, exp_is)
-    assert limit.size == _EXP_TABLE
-    # session counts cover inversion (rate < 12), PTRS (rate >= 12) and past the table
-    mus = [0.0, 0.5, 4.0, 11.5, 15.0, 70.0]
-    for mu, state in zip(mus, _states(len(mus), 5)):
-        a, b = state.copy(), state.copy()
-        acc_a, acc_b = np.zeros((K.N_VARS, 3)), np.zeros((K.N_VARS, 3))
-        for day in range(3000):
-            sessions = _user_day(b, day % 3, mu, np.exp(-mu), is_rate, is_cap, exp_is, acc_b)
-            assert _user_day_table(a, day % 3, mu, np.exp(-mu), is_rate, is_cap, cdf, limit,
-                                   acc_a) == sessions
-        np.testing.assert_array_equal(acc_a, acc_b)
-        np.testing.assert_array_equal(a, b)
+def _plan(name: str):
+    return compile_loaded(load_scenario(name, ["simulation.horizon_days=60"]).fixed())
+
+
+@pytest.mark.parametrize("name", ["reborn_emperor_us", "backpack_battle_jp"])
+@pytest.mark.parametrize("is_rate, is_cap, extra_mean", [
+    (None, None, None),          # the scenario's own
+    (1.3, 8.0, 4.0), (0.7, 3.0, 2.5), (0.0, 8.0, 4.0), (5.0, 2.0, 4.0), (2.9, 0.0, 1.0),
+    (0.2, 64.0, 20.0),           # PTRS session counts
+    (0.3, 5.0, 70.0),            # session counts past the table
+])
+def test_tabled_chunks_are_plain_chunks(name, is_rate, is_cap, extra_mean):
+    """A chunk with the guide and interstitial tables equals one with neither (bisection and
+    ``_user_day``): the same sums and the same stream state after it."""
+    plan = _plan(name)
+    prm = plan.params.copy()
+    if is_rate is not None:
+        prm[K.INTERSTITIAL_RATE], prm[K.INTERSTITIAL_CAP] = is_rate, is_cap
+        prm[K.SESS_EXTRA_MEAN] = extra_mean
+    h, rate = plan.horizon, prm[K.INTERSTITIAL_RATE]
+    guide = _lifetime_guide(plan.survival, h)
+    is_cdf, is_limit = _interstitial_table(rate, prm[K.INTERSTITIAL_CAP],
+                                           np.exp(-rate * np.arange(_EXP_TABLE)))
+    assert guide.size and is_limit.size
+    no_guide, no_cdf, no_limit = np.zeros(0, np.int64), np.zeros((0, 0)), np.zeros(0, np.int64)
+    for state in _states(2, 17):
+        out = []
+        for tables in ((guide, is_cdf, is_limit), (no_guide, no_cdf, no_limit)):
+            s, acc = state.copy(), np.zeros((K.N_VARS, h + 1))
+            _chunk_aggregated(s, 3000, prm, plan.survival, plan.no_purchase, plan.tiers,
+                              plan.tier_edges, h, acc, *tables)
+            out.append((s, acc))
+        np.testing.assert_array_equal(out[0][0], out[1][0])
+        np.testing.assert_array_equal(out[0][1], out[1][1])
+        assert out[0][1][K.V_ACTIVE].sum() > 3000
 
 
 def test_no_table_without_a_small_cap():
