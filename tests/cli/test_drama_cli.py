@@ -154,5 +154,5 @@ def test_figure_names_are_one_fact():
 
     assert tuple(drama_plots.KINDS) == kinds.FIGURES["drama"]
     assert tuple(plots.KINDS) == figures.SHARED
-    assert FIGURE_CHOICES == (figures.SHARED + figures.FORECAST + kinds.FIGURES["game"]
-                              + kinds.FIGURES["drama"])
+    assert FIGURE_CHOICES == (figures.SHARED + figures.FORECAST + figures.ALLOCATION
+                              + kinds.FIGURES["game"] + kinds.FIGURES["drama"])
