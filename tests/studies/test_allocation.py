@@ -361,8 +361,8 @@ def test_allocation_over_channels_and_weeks_spends_the_total(tmp_path):
     assert float(ds.share.sum()) == pytest.approx(1.0)
     assert set(ds.channel.values) == {"paid_ads", "creator"}
     assert list(ds.week.values[:2]) == [1, 2]
-    # equal marginal ROAS across interior paid cells (a creator cell's spend is random, views
-    # being random, so its sample marginal ROAS differs by that sampling error)
+    # equal marginal ROAS across interior paid cells (a creator cell's per-draw spend curves
+    # are noisy interpolants, whose mean slope between grid budgets is not exactly the budget)
     interior = (ds.bound.values == "") & (x > 1.0) & (ds.channel.values == "paid_ads")
     m = ds.marginal_roas.values[interior]
     if m.size > 1 and "P(ROAS" not in ds.attrs["binding"]:
@@ -444,3 +444,24 @@ def test_payback_quantile_is_the_chance_constraint():
         with pytest.raises(ScenarioError) as err:
             parse_payback(bad)
         assert err.value.key == "--payback"
+
+
+def test_creator_spend_has_its_known_mean(tmp_path):
+    """The solver's creator responses are scaled so their mean spend is the budget (a ratio
+    estimator: each draw's ROAS unchanged); the raw simulation's mean spend is not."""
+    from simcore.studies.allocation.cells import cells_of
+    from simcore.studies.allocation.response import simulate_points, simulate_response
+
+    loaded = with_creators(tmp_path)
+    cells = [c for c in cells_of(loaded, ("channels", "weeks")) if c.channel == "creator"]
+    grids = np.repeat(np.array([[0.0, 50.0, 300.0]]), len(cells), axis=0)
+    raw_spend, raw_revenue = simulate_points(cells, grids)
+    r = simulate_response(cells, grids)
+    for c, cell in enumerate(cells):
+        days = cell.days[1] - cell.days[0]
+        np.testing.assert_allclose(r.spend[c, 1:].mean(axis=1), grids[c, 1:] * days,
+                                   rtol=1e-12)
+        np.testing.assert_allclose(r.revenue[c, 1:, :, -1] / r.spend[c, 1:],
+                                   raw_revenue[c, 1:, :, -1] / raw_spend[c, 1:], rtol=1e-12)
+    days = np.array([c.days[1] - c.days[0] for c in cells])[:, None]
+    assert not np.allclose(raw_spend[:, 1:].mean(axis=2), grids[:, 1:] * days, rtol=1e-3)

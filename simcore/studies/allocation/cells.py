@@ -70,7 +70,8 @@ def check_over(over) -> tuple[str, ...]:
     return over
 
 
-def _channel_days(loaded, channel: str) -> int:
+def channel_days(loaded, channel: str) -> int:
+    """Days the channel buys users on: the campaign's, or the creator programme's."""
     s = loaded.scenario
     if channel == "creator":
         return int(s.creator.days or s.campaign.days)
@@ -110,7 +111,7 @@ def cells_of(loaded, over=("markets",)) -> list[Cell]:
     for region, stream, ml in markets:
         for channel in channels:
             current = _current_usd(ml, channel)
-            days = _channel_days(ml, channel)
+            days = channel_days(ml, channel)
             weeks = range(1, -(-days // WEEK_DAYS) + 1) if "weeks" in over else (0,)
             for week in weeks:
                 parts = [region] + ([channel] if "channels" in over else []) \
