@@ -646,10 +646,16 @@ def _cmd_optimize(args) -> int:
         parse_payback,
         workload,
     )
-    from simcore.studies.allocation.cells import check_over, check_total, parse_bounds
+    from simcore.studies.allocation.cells import (
+        check_grid_points,
+        check_over,
+        check_total,
+        parse_bounds,
+    )
     from simcore.studies.executors import check_executor, open_executor
 
     total = check_total(args.total_budget)
+    check_grid_points(args.grid_points)
     chance = None if args.chance is None else parse_chance(args.chance)
     if args.payback is not None:
         if chance is not None:

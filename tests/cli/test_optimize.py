@@ -52,6 +52,9 @@ def test_optimize_prints_writes_and_is_the_same_on_any_thread_count(tmp_path):
     (["--min", "US"], "--min: = 'US': write CELL=USD"),
     (["--chance", "30:1"], "--chance: = '30:1': write AGE:TARGET:P"),
     (["--chance", "30:1:0.999"], "cannot be met with this total and these bounds"),
+    (["--grid-points", "500"], "--grid-points: = 500: give 2 to 40 budgets per cell"),
+    (["--payback", "0.8"], "--payback: = '0.8': write Q:DAY"),
+    (["--over", "months"], "--over: = 'months': allocate over any of markets, channels"),
 ])
 def test_optimize_bad_input_is_one_line_and_writes_nothing(tmp_path, extra, words):
     scenario = two_markets(tmp_path)

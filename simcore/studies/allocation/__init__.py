@@ -45,6 +45,7 @@ from simcore.studies.allocation.cells import (
     bounds_of,
     budget_grid,
     cells_of,
+    check_grid_points,
     check_total,
 )
 from simcore.studies.allocation.posterior import read_posterior
@@ -190,6 +191,7 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         age = check_age(age, horizon, "--chance", "age")
         target = check_target(target, "--chance")
         chance = Chance(age, float(target), float(probability))
+    check_grid_points(grid_points)
     cells = cells_of(loaded, over)
     lo, hi = bounds_of(cells, total, lower, upper, at_most)   # checked in the user's order
     check_channels(cells, hi)
