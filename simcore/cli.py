@@ -242,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="simulated budgets per cell (default 6, plus 0)")
     p.add_argument("--block-draws", type=int, default=None, metavar="N",
                    help="draws per task (default: all draws in one task)")
+    p.add_argument("--store", type=Path, metavar="DIR",
+                   help="keep every finished simulation task in this folder as it finishes")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the finished tasks of --store (an interrupted study resumes)")
     p.add_argument("-o", "--output", type=Path, help="write the allocation dataset to this .nc")
     p.add_argument("--plot", type=Path, help="draw the efficient frontier (profit against "
                    "CVaR of the loss) to this *.png or *.svg")
@@ -668,6 +672,13 @@ def _cmd_optimize(args) -> int:
     if args.plot is not None:
         check_output(args.plot, (".png", ".svg"), "--plot", force=args.force)
     check_executor(args.cluster, args.scheduler, args.worker_threads)
+    from simcore.studies.allocation.store import TaskStore, check_store
+
+    if args.resume and args.store is None:
+        raise ScenarioError("--resume", "needs --store DIR, the folder the study kept its "
+                            "tasks in")
+    if args.store is not None:
+        check_store(args.store, args.resume)
     from simcore.scenario import load_scenario
 
     loaded = load_scenario(args.scenario, _overrides(args))
@@ -685,14 +696,19 @@ def _cmd_optimize(args) -> int:
     # the pilot, the grids, the out-of-sample check (a widened grid adds tasks; the bar's
     # total is set to what ran when it ends)
     tasks = n_tasks(cells, args.block_draws) * 3
+    store = None if args.store is None else TaskStore(args.store)
     with open_executor(args.cluster, args.scheduler, args.worker_threads) as executor, \
             _progress(args, tasks, "tasks") as bar:
         ds = optimize(loaded, total, over, args.objective, args.lam, args.cvar_alpha,
                       chance, lower, upper, args.at_most, args.grid_points,
                       args.chance_method, executor=executor, block_draws=args.block_draws,
-                      progress=bar.update, forecast=args.forecast, max_cvar=args.max_cvar)
+                      progress=bar.update, forecast=args.forecast, max_cvar=args.max_cvar,
+                      store=store)
         bar.total = bar.n
         bar.refresh()
+    if store is not None:
+        print(f"simcore: store {args.store}: {store.reused} tasks reused, {store.written} "
+              "computed", file=sys.stderr)
     from simcore.data.dataset import write_dataset
     from simcore.figures.frontier import frontier
     from simcore.text.allocation import format_allocation

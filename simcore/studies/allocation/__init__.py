@@ -119,7 +119,7 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
              time_limit_s: float = 60.0, executor=None,
              block_draws: int | None = None, progress: Callable[[int], None] | None = None,
              out_of_sample: bool = True, pilot: bool = True, forecast=None,
-             max_cvar: float | None = None) -> xr.Dataset:
+             max_cvar: float | None = None, store=None) -> xr.Dataset:
     """The daily budget of each cell that maximises the objective under the constraints.
 
     Parameters
@@ -161,6 +161,8 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         each market's channel only up to twice the most the pilot's answers give it (a
         grid an answer then reaches the top of is widened and re-run): the users simulated
         follow the answer instead of every cell's bound. False: the full grids at once.
+    store : ``store.TaskStore``, optional
+        Keeps every finished simulation task on disk and reuses those it holds (resume).
     forecast : path, optional
         A calibrated forecast (``simcore calibrate -o``): its posterior replaces the prior
         of the assumptions it learned, in every market (``posterior``).
@@ -217,7 +219,7 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
                        weight=weight,
                        max_cvar=None if max_cvar is None else float(max_cvar))
 
-    run = dict(executor=executor, block_draws=block_draws, progress=progress)
+    run = dict(executor=executor, block_draws=block_draws, progress=progress, store=store)
     reach = _reach(cells, hi)                 # the most a source's cells may get [USD/day]
     tops = dict(reach)
     n_draws = s.simulation.draws
@@ -248,7 +250,7 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
     oos = None
     if out_of_sample:
         oos = simulate_allocation(fresh_cells(cells, fresh_seed(s.simulation.seed), post),
-                                  sol.budgets, executor, block_draws, progress)
+                                  sol.budgets, executor, block_draws, progress, store)
     sol.notes += notes
     # shown against the cells' own bounds (after the loop no answer rests on a narrowed top)
     problem.upper = hi

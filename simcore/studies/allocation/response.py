@@ -80,12 +80,13 @@ def _nested(cell: Cell, budgets: np.ndarray) -> bool:
 def simulate_points(cells: list[Cell], points: np.ndarray, executor=None,
                     block_draws: int | None = None,
                     progress: Callable[[int], None] | None = None,
-                    draws: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    draws: int | None = None, store=None) -> tuple[np.ndarray, np.ndarray]:
     """Every cell at each of its budgets ``points`` [cell, point] (USD/day; under 1 USD/day,
     the smallest a campaign takes, is no spend and no users): (spend [cell, point, draw],
     cumulative revenue [cell, point, draw, age]) in USD. The cells of one source are one
     simulation at the union of their budgets. ``draws`` (optional) runs only the first that
-    many draws (the pilot's)."""
+    many draws (the pilot's); ``store`` (``store.TaskStore``, optional) gives the tasks it
+    holds and keeps those that run."""
     from simcore.studies.executors import LocalExecutor
 
     executor = LocalExecutor() if executor is None else executor
@@ -109,32 +110,44 @@ def simulate_points(cells: list[Cell], points: np.ndarray, executor=None,
                           min(start + block, n_draws), nested))
     spend = np.zeros(points.shape + (n_draws,))
     revenue = np.zeros(points.shape + (n_draws, horizon + 1))
-    for task, result in executor.map(run_source, tasks):
+    kept = [None if store is None else store.get(task) for task in tasks]
+
+    def place(task, result) -> None:
         key, start, stop = (task[2], task[1]), task[4], task[5]
         budgets = plan[key]
         for c in sources[key]:
             cell = cells[c]
+            first, last = cell.days if cell.days is not None else (0, None)
             for j, budget in enumerate(points[c]):
                 if budget < 1.0:
                     continue
                 i = int(np.searchsorted(budgets, budget))
-                first, last = cell.days if cell.days is not None else (0, None)
                 spend[c, j, start:stop] = result["spend"][i, :, first:last].sum(axis=1)
                 revenue[c, j, start:stop] = np.cumsum(
                     result["revenue"][i, :, first:last].sum(axis=1), axis=1)
         if progress is not None:
             progress(1)
+
+    for task, result in zip(tasks, kept):
+        if result is not None:
+            place(task, result)
+    for task, result in executor.map(run_source, [t for t, r in zip(tasks, kept)
+                                                  if r is None]):
+        if store is not None:
+            store.put(task, result)
+        place(task, result)
     return spend, revenue
 
 
 def simulate_response(cells: list[Cell], grids: np.ndarray, executor=None,
                       block_draws: int | None = None,
                       progress: Callable[[int], None] | None = None,
-                      draws: int | None = None) -> Response:
+                      draws: int | None = None, store=None) -> Response:
     """Every cell at every grid budget; ``grids`` [cell, point] (USD/day, point 0 is 0);
-    ``draws``: the first that many draws only (default all)."""
+    ``draws``: the first that many draws only (default all); ``store``: as
+    ``simulate_points``."""
     spend, revenue = simulate_points(cells, grids, executor, block_draws, progress,
-                                     draws=draws)
+                                     draws=draws, store=store)
     for c, cell in enumerate(cells):
         if cell.channel != PAID_CHANNEL:
             _known_mean_spend(cell, np.asarray(grids[c], dtype=float), spend[c], revenue[c])
@@ -161,11 +174,11 @@ def _known_mean_spend(cell: Cell, grid: np.ndarray, spend: np.ndarray,
 
 def simulate_allocation(cells: list[Cell], budgets: np.ndarray, executor=None,
                         block_draws: int | None = None,
-                        progress: Callable[[int], None] | None = None):
+                        progress: Callable[[int], None] | None = None, store=None):
     """Each cell run at its allocated budget [USD/day] (under 1 USD/day: nothing spent):
     (spend [cell, draw], revenue [cell, draw, age]) in USD."""
     spend, revenue = simulate_points(cells, np.asarray(budgets, dtype=float)[:, None],
-                                     executor, block_draws, progress)
+                                     executor, block_draws, progress, store=store)
     return spend[:, 0], revenue[:, 0]
 
 
