@@ -97,3 +97,13 @@ def test_learned_assumptions_the_scenario_fixes_are_listed(forecast):
     with pytest.raises(ScenarioError) as err:
         read_posterior(forecast, fixed)
     assert err.value.key == "--from" and "all of which" in err.value.message
+
+
+def test_a_missing_forecast_is_one_line_naming_from(tmp_path):
+    loaded = load_scenario(US, SMALL)
+    for path in (tmp_path / "none.nc", tmp_path / "text.nc"):
+        if path.name == "text.nc":
+            path.write_text("not a dataset")
+        with pytest.raises(ScenarioError) as err:
+            read_posterior(path, loaded)
+        assert err.value.key == "--from" and str(path) in err.value.message

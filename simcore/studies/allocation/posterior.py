@@ -85,7 +85,11 @@ def read_posterior(path, loaded) -> Posterior:
     from simcore.scenario.loading import load_text
 
     path = Path(path)
-    ds = read_run(path)
+    try:
+        ds = read_run(path)
+    except ScenarioError as exc:
+        raise ScenarioError("--from", f"{path}: {exc.message}; give a forecast written by "
+                            "simcore calibrate -o") from None
     keys = tuple(str(n)[len(PREFIX):] for n in ds.data_vars if str(n).startswith(PREFIX)
                  and not str(n).startswith(PREFIX + "discrepancy."))
     if not keys or "calibration" not in ds.attrs:
