@@ -474,10 +474,10 @@ def _cmd_validate(args) -> int:
     return 0
 
 
-def _write_outputs(args, ds, write, what: str, figure, figure_name: str) -> list[str] | int:
+def _write_and_print(args, ds, write, what: str, figure, figure_name: str, text: str) -> int:
     """Write ``ds`` to ``args.output`` (``write(ds, path)``) and ``figure(ds)`` to
-    ``args.plot`` when given: the lines saying what was written, or the exit status of a
-    failed write."""
+    ``args.plot`` when given, then print ``text`` and what was written: the exit status (a
+    failed write prints only its error)."""
     written, path = [], args.output
     try:
         if args.output is not None:
@@ -491,7 +491,10 @@ def _write_outputs(args, ds, write, what: str, figure, figure_name: str) -> list
             written.append(f"{figure_name} written to {args.plot}")
     except OSError as exc:
         return _write_failed(path, exc)
-    return written
+    print(text)
+    if written:
+        print("\n" + "\n".join(written))
+    return 0
 
 
 def _write_failed(path: Path, exc: OSError) -> int:
@@ -631,14 +634,8 @@ def _cmd_scale(args) -> int:
 
         return plots.profit_by_budget(d)
 
-    written = _write_outputs(args, ds, write_scale, "scale dataset", figure,
-                             "profit_by_budget figure")
-    if isinstance(written, int):
-        return written
-    print(format_scale(ds))
-    if written:
-        print("\n" + "\n".join(written))
-    return 0
+    return _write_and_print(args, ds, write_scale, "scale dataset", figure,
+                            "profit_by_budget figure", format_scale(ds))
 
 
 def _cmd_optimize(args) -> int:
@@ -713,14 +710,8 @@ def _cmd_optimize(args) -> int:
     from simcore.figures.frontier import frontier
     from simcore.text.allocation import format_allocation
 
-    written = _write_outputs(args, ds, write_dataset, "allocation", frontier,
-                             "frontier figure")
-    if isinstance(written, int):
-        return written
-    print(format_allocation(ds))
-    if written:
-        print("\n" + "\n".join(written))
-    return 0
+    return _write_and_print(args, ds, write_dataset, "allocation", frontier,
+                            "frontier figure", format_allocation(ds))
 
 
 def _cmd_sweep(args) -> int:

@@ -42,8 +42,8 @@ class TitleKind(Protocol):
                                 #   central, series, plans, log_likelihood, replicate,
                                 #   forecast_dataset, keep_observed); None: not calibratable
     budget_response: Any        # every budget of a grid from one simulation, for
-                                #   simcore.studies.allocation (current_usd, nested_ok,
-                                #   check_channel, budget_response); None: each budget is
+                                #   simcore.studies.allocation (nested_ok, check_channel,
+                                #   budget_response); None: each budget is
                                 #   run on its own, markets only
 
     def plans(self, loaded: LoadedScenario, scenarios: list) -> list:

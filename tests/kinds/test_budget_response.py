@@ -150,12 +150,12 @@ def test_not_nested_where_more_budget_buys_fewer_users(tmp_path):
 
 
 def test_creators_paid_by_revenue_share_are_refused(tmp_path):
-    from simcore.kinds.game.response import current_usd
+    from simcore.kinds.game.response import check_channel
 
     path = tmp_path / "share.toml"
     path.write_text(FIXED.format(bidding="target_cpa", cost=CPA).replace(
         "usd_per_1000_views = 4.0", 'payment = "revenue_share"\nrevenue_share = 0.3'))
     loaded = load_scenario(str(path))
     with pytest.raises(ScenarioError) as err:
-        current_usd(loaded, "creator")
+        check_channel(loaded, "creator", 100.0)
     assert err.value.key == "creator.payment"

@@ -22,7 +22,7 @@ class Game:
     @property
     def budget_response(self):
         """The game's budget response for ``simcore.studies.allocation`` (a module:
-        ``current_usd``, ``nested_ok``, ``check_channel``, ``budget_response``)."""
+        ``nested_ok``, ``check_channel``, ``budget_response``)."""
         from simcore.kinds.game import response
 
         return response

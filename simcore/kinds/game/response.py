@@ -99,18 +99,6 @@ def check_channel(loaded, channel: str, top_usd: float, source=None) -> None:
                             f"{MAX_VIDEOS_PER_DAY * video_cost_usd(cr):.4g} USD/day)", source)
 
 
-def current_usd(loaded, channel: str) -> float:
-    """The channel's daily budget in the scenario as written [USD/day]: paid ads' daily
-    budget; creators' expected payment a day (videos a day x expected cost of a video)."""
-    from simcore.kinds.game.plan import compile_loaded
-
-    if channel == "paid_ads":
-        return float(loaded.scenario.campaign.daily_budget_usd)
-    check_channel(loaded, channel, 0.0, loaded.source)
-    cr = compile_loaded(loaded).creators
-    return cr.videos_per_day * video_cost_usd(cr)
-
-
 def _paid_counts(plan, budgets: np.ndarray, daily_budget: float, draw: int,
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Spend [budget, day] [USD] and nested activations [budget, day] of paid ads."""

@@ -47,8 +47,6 @@ class Cell:
     channel: str             # "paid_ads" or "creator"
     stream: int              # the ``market`` key of its random streams (by region)
     loaded: object           # the cell's LoadedScenario (the market's scenario)
-    current_usd: float       # the budget in the scenario as written [USD/day] (creators: the
-                             #   expected payment of its videos)
     week: int = 0
     days: tuple[int, int] | None = None   # cohort days [first, last) its budget buys
     weight: float = 1.0      # share of the channel's days the cell runs [1]
@@ -111,7 +109,9 @@ def cells_of(loaded, over=("markets",)) -> list[Cell]:
     cells = []
     for region, stream, ml in markets:
         for channel in channels:
-            current = _current_usd(ml, channel)
+            if channel != PAID_CHANNEL:     # the kind refuses a channel without a budget
+                kinds.for_scenario(ml).budget_response.check_channel(ml, channel, 0.0,
+                                                                     loaded.source)
             days = channel_days(ml, channel)
             weeks = range(1, -(-days // WEEK_DAYS) + 1) if "weeks" in over else (0,)
             for week in weeks:
@@ -119,23 +119,9 @@ def cells_of(loaded, over=("markets",)) -> list[Cell]:
                     + ([f"w{week}"] if week else [])
                 span = ((week - 1) * WEEK_DAYS, min(week * WEEK_DAYS, days)) if week else None
                 weight = (span[1] - span[0]) / days if week else 1.0
-                cells.append(Cell("/".join(parts), region, channel, stream, ml, current,
-                                  week, span, weight))
+                cells.append(Cell("/".join(parts), region, channel, stream, ml, week, span,
+                                  weight))
     return cells
-
-
-def _current_usd(loaded, channel: str) -> float:
-    """The channel's daily budget as the scenario has it [USD/day]."""
-    s = loaded.scenario
-    if channel == PAID_CHANNEL:
-        return float(s.campaign.daily_budget_usd)
-    if s.creator is None:
-        raise ScenarioError("--over", "channels: the scenario has no [creator] programme to "
-                            "give a budget to", loaded.source)
-    from simcore import kinds
-
-    kind = kinds.for_scenario(loaded)
-    return kind.budget_response.current_usd(loaded, channel)
 
 
 def _number(text: str, key: str) -> float:

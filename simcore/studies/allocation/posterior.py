@@ -69,9 +69,7 @@ def _quantiles(dist, values: np.ndarray) -> np.ndarray:
     v, first = np.unique(v, return_index=True)
     last = np.append(first[1:] - 1, u.size - 1)
     mid = 0.5 * (u[first] + u[last])
-    if v.size == 1:
-        return np.full(values.shape, 0.5)
-    if v.size < 50:                        # a step function (choice): the step's middle
+    if dist.kind == "choice":              # a step function: the step's middle
         idx = np.clip(np.searchsorted(v, values), 0, v.size - 1)
         return mid[idx]
     return np.interp(values, v, u[first])
