@@ -11,10 +11,12 @@ parallel on the kernel's Numba threads), with nothing accumulated but a checksum
   the session rate (Gamma) and its exp(-mu); with purchases, one uniform (payer or not), and
   per payer a truncated negative binomial count, the spend rate nu (Gamma) and per purchase a
   day (uniform) and a value (Gamma);
-* per played user-day, with a per-day interstitial cap: sessions (Poisson, inversion) and the
-  capped interstitials (one uniform against the kernel's table of the capped Poisson cdf per
-  session count, ``users._interstitial_table``: the same count as inversion stopped at the
-  cap, without its multiplications);
+* per played user-day, with a per-day interstitial cap: sessions (Poisson, inversion; for a
+  user alive past age ``users._ROW_MIN_LAST``, one uniform against the user's own
+  ``rng.poisson_cdf_row``, built once, as the kernel does) and the capped interstitials
+  (one uniform against the kernel's table of the capped Poisson cdf per session count,
+  ``users._interstitial_table``: the same count as inversion stopped at the cap, without its
+  multiplications);
 * per alive day after day 0, with intermittent play: one uniform (play or not);
 * per chunk and age: the aggregated Poisson sums (rewarded always; sessions and interstitials
   without a cap) and, with users grouped by lifetime, one Gamma per lifetime.
@@ -46,9 +48,22 @@ from numba import prange
 from simcore import seeding
 from simcore.kernel import layout as K
 from simcore.kernel._jit import jit, jit_parallel
-from simcore.kernel.rng import NO_CAP, PTRS_SWITCH, gamma, poisson, poisson_inversion, uniform
+from simcore.kernel.rng import (
+    NO_CAP,
+    PTRS_SWITCH,
+    count_below,
+    gamma,
+    poisson,
+    poisson_cdf_row,
+    poisson_from_row,
+    poisson_inversion,
+    uniform,
+)
 from simcore.kernel.users import (
     _EXP_TABLE,
+    _ROW_MIN_LAST,
+    _ROW_SIZE,
+    _ROW_TAIL,
     _interstitial_table,
     _lifetime_from_table,
     _lifetime_guide,
@@ -123,6 +138,7 @@ def _floor_chunk(s, n_users, prm, surv, horizon, alive, played, pay_share, payer
     iap_r = prm[K.IAP_R]
     exp_is = np.exp(-is_rate * np.arange(_EXP_TABLE))
     is_cdf, is_limit = _interstitial_table(is_rate, is_cap, exp_is)
+    row = np.empty(_ROW_SIZE)
     check = 0.0
     n_var = 0
     played_acc = 0.0
@@ -133,12 +149,12 @@ def _floor_chunk(s, n_users, prm, surv, horizon, alive, played, pay_share, payer
         # this user's share of the expected days, handed out so the totals are exact
         days = np.int64(math.floor(played_acc + played) - math.floor(played_acc))
         played_acc += played
+        alive_days = np.int64(math.floor(alive_acc + alive) - math.floor(alive_acc))
+        alive_acc += alive
         if not grouped and play_prob < 1.0:
-            extra = np.int64(math.floor(alive_acc + alive - 1.0) - math.floor(alive_acc))
-            alive_acc += alive - 1.0
-            for _d in range(extra):
+            for _d in range(alive_days - 1):
                 check += uniform(s) >= play_prob
-            n_var += extra
+            n_var += alive_days - 1
         mu = extra_mean
         if not grouped:
             if sess_shape > 0.0:
@@ -147,16 +163,20 @@ def _floor_chunk(s, n_users, prm, surv, horizon, alive, played, pay_share, payer
             check += mu
         if capped:
             exp_neg_mu = math.exp(-mu)
+            n_row = 0
+            if is_limit.size and alive_days - 1 > _ROW_MIN_LAST and mu < PTRS_SWITCH:
+                n_row, whole = poisson_cdf_row(mu, exp_neg_mu, NO_CAP, _ROW_TAIL, row)
             for _d in range(days):
-                if mu < PTRS_SWITCH:
+                if n_row:
+                    sessions = 1 + poisson_from_row(uniform(s), row, n_row, whole, mu,
+                                                    exp_neg_mu, NO_CAP)
+                elif mu < PTRS_SWITCH:
                     sessions = 1 + poisson_inversion(s, mu, exp_neg_mu, NO_CAP)
                 else:
                     sessions = 1 + poisson(s, mu)
                 lam = is_rate * sessions
                 if sessions < _EXP_TABLE and is_limit.size and is_limit[sessions] >= 0:
-                    u = uniform(s)
-                    for j in range(is_limit[sessions]):
-                        check += u > is_cdf[sessions, j]
+                    check += count_below(uniform(s), is_cdf[sessions], is_limit[sessions])
                 elif lam < PTRS_SWITCH and sessions < _EXP_TABLE:
                     check += poisson_inversion(s, lam, exp_is[sessions], cap)
                 else:
@@ -258,14 +278,19 @@ def ns_per_uniform(repeats: int) -> float:
 def _variate_loop(s, kind, n, a, b, cap, surv, horizon, guide, cdf_row):
     """n variates of one kind (0 lifetime from the guide table, 1 Gamma(a), 2 Poisson(a) by
     inversion, 3 min(Poisson(a), cap) by inversion, 4 Poisson(b) by PTRS, 5 the capped count
-    looked up in ``cdf_row``, 6 lifetime by bisection); returns a checksum."""
+    looked up in ``cdf_row``, 6 lifetime by bisection, 7 Poisson(a) from its
+    ``poisson_cdf_row``, built once); returns a checksum."""
     acc = 0.0
     exp_a = math.exp(-a)
+    row = np.empty(_ROW_SIZE)
+    n_row, whole = poisson_cdf_row(a, exp_a, NO_CAP, _ROW_TAIL, row)
     for _ in range(n):
         if kind == 0:
             acc += _lifetime_guided(s, surv, horizon, guide)
         elif kind == 6:
             acc += _lifetime_from_table(s, surv, horizon)
+        elif kind == 7:
+            acc += poisson_from_row(uniform(s), row, n_row, whole, a, exp_a, NO_CAP)
         elif kind == 5:
             u = uniform(s)
             for j in range(cdf_row.size):
@@ -294,6 +319,7 @@ def variate_costs(plan: Plan, repeats: int, n: int = 2_000_000) -> dict[str, flo
     kinds = {"lifetime": (0, 0.0), "(bisection)": (6, 0.0),
              f"gamma({prm[K.SESS_SHAPE]:.2g})": (1, prm[K.SESS_SHAPE]),
              f"pois({prm[K.SESS_EXTRA_MEAN]:.2g})": (2, prm[K.SESS_EXTRA_MEAN]),
+             "(row)": (7, prm[K.SESS_EXTRA_MEAN]),
              f"pois({prm[K.INTERSTITIAL_RATE] * sessions:.2g})"
              + (f"<={cap}" if cap != NO_CAP else ""):
                  (3, prm[K.INTERSTITIAL_RATE] * sessions),

@@ -8,7 +8,8 @@ checked against scipy.stats in ``tests/kernel/test_rng.py``:
 * ``normal``: Marsaglia's polar method.
 * ``gamma``: Marsaglia & Tsang (2000) for shape >= 1; shape < 1 via Gamma(a+1) * U**(1/a),
   in log space so tiny shapes do not underflow.
-* ``poisson``: sequential inversion below mean 12, Hoermann's PTRS (1993) above.
+* ``poisson``: sequential inversion below mean 12, Hoermann's PTRS (1993) above;
+  ``poisson_cdf_row`` writes inversion's cdf out as a lookup row for many draws at one mean.
 """
 
 import math
@@ -110,13 +111,13 @@ def gamma(s, a):
 
 
 @jit_leaf
-def poisson_inversion(s, lam, exp_neg_lam, cap):
-    """min(Poisson(lam), cap) by sequential inversion, given exp(-lam); for lam < 12.
+def poisson_inverse(u, lam, exp_neg_lam, cap):
+    """min(Poisson(lam), cap) at the uniform ``u`` by sequential inversion, given exp(-lam);
+    for lam < 12.
 
     Callers that draw many variates with one mean pass exp(-lam) precomputed; stopping the
     search at ``cap`` gives min(X, cap) exactly (frequency caps) and saves the tail.
     """
-    u = uniform(s)
     p = exp_neg_lam
     cdf = p
     k = 0
@@ -126,6 +127,55 @@ def poisson_inversion(s, lam, exp_neg_lam, cap):
         cdf += p
         if p < 1e-300 and cdf >= 1.0 - 1e-15:
             break
+    return k
+
+
+@jit_leaf
+def poisson_inversion(s, lam, exp_neg_lam, cap):
+    """``poisson_inverse`` at a fresh uniform."""
+    return poisson_inverse(uniform(s), lam, exp_neg_lam, cap)
+
+
+@jit_leaf
+def poisson_cdf_row(lam, exp_neg_lam, cap, tail, row):
+    """The cdf that ``poisson_inverse`` accumulates, as a lookup row: row[j] for j < n is its
+    value after j steps, computed with the same operations, so for any u the count of
+    j < n with u > row[j] (the cdf never falls) is ``poisson_inverse(u, ...)``, bit for bit,
+    whenever that count is below n. Returns (n, whole). whole: n is where inversion stops
+    whatever u (the cap, or its underflow break), so a count of n is its answer too; not
+    whole: the row ends where the cdf reaches 1 - ``tail`` (never, for tail < 0) or at
+    row.size, and a count of n means ``poisson_inverse`` must run at that u."""
+    p = exp_neg_lam
+    c = p
+    for j in range(min(cap, row.size)):
+        row[j] = c
+        if c >= 1.0 - tail:
+            return j + 1, False
+        p *= lam * (_INV[j + 1] if j + 1 < _INV.size else 1.0 / (j + 1))
+        c += p
+        if p < 1e-300 and c >= 1.0 - 1e-15:
+            return j + 1, True
+    if cap <= row.size:
+        return cap, True
+    return row.size, False
+
+
+@jit_leaf
+def count_below(u, row, n):
+    """How many of row[0..n) lie below ``u`` (branch-free: every entry compared)."""
+    c = 0
+    for j in range(n):
+        c += u > row[j]
+    return c
+
+
+@jit_leaf
+def poisson_from_row(u, row, n, whole, lam, exp_neg_lam, cap):
+    """``poisson_inverse(u, lam, exp_neg_lam, cap)`` from its ``poisson_cdf_row`` (n, whole):
+    the count of row entries below u, or inversion where the row is cut short."""
+    k = count_below(u, row, n)
+    if k == n and not whole:
+        return poisson_inverse(u, lam, exp_neg_lam, cap)
     return k
 
 

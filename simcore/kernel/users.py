@@ -32,7 +32,9 @@ Lookups that give the same variates, bit for bit, as the draws they replace (the
 uniforms consumed, the same comparisons): the lifetime inversion starts from a guide table
 (``_lifetime_guide``) instead of bisecting; a capped day's interstitials compare the uniform
 with a per-call table of the capped Poisson cdf for each session count
-(``_interstitial_table``), built with inversion's own arithmetic.
+(``_interstitial_table``), and a capped user alive past age ``_ROW_MIN_LAST`` compares each
+day's uniform with a row of their own session-count cdf (``rng.poisson_cdf_row``, built once
+per user), both built with inversion's own arithmetic.
 """
 
 import math
@@ -43,12 +45,14 @@ from numba import prange
 from simcore.kernel import layout as K
 from simcore.kernel._jit import jit, jit_leaf, jit_parallel
 from simcore.kernel.rng import (
-    _INV,
     NO_CAP,
     PTRS_SWITCH,
+    count_below,
     gamma,
     log_gamma_variate,
     poisson,
+    poisson_cdf_row,
+    poisson_from_row,
     poisson_inversion,
     uniform,
 )
@@ -188,10 +192,9 @@ _TABLE_CAP = 64  # per-day caps up to this use the interstitial table (``_inters
 @jit
 def _interstitial_table(is_rate, is_cap, exp_is):
     """The capped interstitial draw of ``_user_day`` as a lookup, for each session count
-    k < _EXP_TABLE: cdf[k, j] for j < limit[k] is the Poisson(is_rate * k) cdf at j, computed
-    with ``poisson_inversion``'s own operations, so the count of j < limit[k] with
-    U > cdf[k, j] (the cdf never falls) is the count that inversion returns, bit for bit;
-    limit[k] is the cap or where inversion stops early, -1 marks no draw (rate 0) and -2 a
+    k < _EXP_TABLE: cdf[k, :limit[k]] is the ``poisson_cdf_row`` of Poisson(is_rate * k) up to
+    the cap, so the count of its entries below U is the count that inversion returns, bit for
+    bit; limit[k] is the cap or where inversion stops early, -1 marks no draw (rate 0) and -2 a
     count drawn by ``poisson`` (rate >= PTRS_SWITCH). Empty without a cap or above
     _TABLE_CAP."""
     if not (is_cap >= 0.0 and is_cap <= _TABLE_CAP):
@@ -207,16 +210,7 @@ def _interstitial_table(is_rate, is_cap, exp_is):
         if not lam < PTRS_SWITCH:
             limit[k] = -2
             continue
-        p = exp_is[k]
-        c = p
-        limit[k] = cap
-        for j in range(cap):
-            cdf[k, j] = c
-            p *= lam * (_INV[j + 1] if j + 1 < _INV.size else 1.0 / (j + 1))
-            c += p
-            if p < 1e-300 and c >= 1.0 - 1e-15:
-                limit[k] = j + 1
-                break
+        limit[k] = poisson_cdf_row(lam, exp_is[k], cap, -1.0, cdf[k])[0]
     return cdf, limit
 
 
@@ -285,14 +279,22 @@ def _truncated_negbin(s, r, p):
     return max(k, 1)
 
 
+_ROW_MIN_LAST = 2     # users alive past this age draw their sessions from a row of their own
+_ROW_TAIL = 1e-6      # a session row ends where the cdf reaches 1 - this (then inversion)
+_ROW_SIZE = 64
+
+
 @jit
 def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges, horizon,
-                      acc, guide, is_cdf, is_limit):
+                      acc, guide, is_cdf, is_limit, session_rows):
     """Exact aggregated sampler (see the module docstring); same distribution as per-user.
 
     ``guide``: ``_lifetime_guide(surv, horizon)``; ``is_cdf, is_limit``:
     ``_interstitial_table`` of the plan's rate and cap (empty arrays: bisection and
-    ``_user_day``, the same variates)."""
+    ``_user_day``, the same variates). ``session_rows``: with the interstitial table, a user
+    alive past age ``_ROW_MIN_LAST`` draws each day's extra sessions from a
+    ``poisson_cdf_row`` of their rate (the same variates as inversion, without its
+    multiplications per draw)."""
     play_prob = prm[K.PLAY_PROB]
     extra_mean = prm[K.SESS_EXTRA_MEAN]
     sess_shape = prm[K.SESS_SHAPE]
@@ -306,6 +308,7 @@ def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges,
     mu_sum = np.zeros(n_ages)
     played = np.arange(n_ages)
     exp_is = np.exp(-is_rate * np.arange(_EXP_TABLE))
+    row = np.empty(_ROW_SIZE)
 
     for _ in range(n_users):
         last = _lifetime_guided(state, surv, horizon, guide)
@@ -315,22 +318,26 @@ def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges,
         else:
             mu = _session_rate(state, extra_mean, sess_shape)
             exp_neg_mu = math.exp(-mu)
+            n_row = 0                    # entries in the user's session row (0: none)
+            if session_rows and is_limit.size and last > _ROW_MIN_LAST and mu < PTRS_SWITCH:
+                n_row, whole = poisson_cdf_row(mu, exp_neg_mu, NO_CAP, _ROW_TAIL, row)
             n_played = 0
             for t in range(last + 1):
                 if t > 0 and play_prob < 1.0 and uniform(state) >= play_prob:
                     continue
                 played[n_played] = t
                 n_played += 1
-                if is_limit.size:      # _user_day with the table, written out so that
-                    if mu < PTRS_SWITCH:  # the common path stays in this loop
+                if is_limit.size:      # _user_day with the tables, written out so that
+                    if n_row:             # the common path stays in this loop
+                        sessions = 1 + poisson_from_row(uniform(state), row, n_row, whole, mu,
+                                                        exp_neg_mu, NO_CAP)
+                    elif mu < PTRS_SWITCH:
                         sessions = 1 + poisson_inversion(state, mu, exp_neg_mu, NO_CAP)
                     else:
                         sessions = 1 + poisson(state, mu)
                     if sessions < _EXP_TABLE and is_limit[sessions] >= 0:
-                        u = uniform(state)
-                        shown = 0
-                        for j in range(is_limit[sessions]):
-                            shown += u > is_cdf[sessions, j]
+                        shown = count_below(uniform(state), is_cdf[sessions],
+                                            is_limit[sessions])
                     else:
                         shown = _shown_untabled(state, sessions, is_rate, is_cap, is_limit)
                     acc[K.V_ACTIVE, t] += 1.0
@@ -398,7 +405,7 @@ def simulate_tasks(task_users, task_cohort, task_seeds, prm, surv, no_purchase, 
         state = task_seeds[i].copy()
         if aggregate:
             _chunk_aggregated(state, task_users[i], prm, surv, no_purchase, tiers, tier_edges,
-                              horizon, blocks[i], guide, is_cdf, is_limit)
+                              horizon, blocks[i], guide, is_cdf, is_limit, True)
         else:
             _chunk_per_user(state, task_users[i], prm, tiers, tier_edges, horizon, blocks[i])
     for i in range(n_tasks):

@@ -1,9 +1,10 @@
 """The kernel's exact lookups give the variates they replace, bit for bit: lifetimes from the
 guide table (``_lifetime_guided``) against bisection (``_lifetime_from_table``), and whole
-chunks of the aggregated sampler with the guide and the capped-interstitial cdf table
-(``_interstitial_table``) against chunks without them (bisection, ``_user_day``'s inversion
-stopped at the cap), each pair from the same random stream and leaving it in the same
-state."""
+chunks of the aggregated sampler with the guide, the capped-interstitial cdf table
+(``_interstitial_table``) and per-user session rows (``rng.poisson_cdf_row``) against chunks
+without them (bisection, ``_user_day``'s inversion stopped at the cap), each pair from the
+same random stream and leaving it in the same state. ``tests/kernel/test_rng.py`` checks the
+rows draw by draw."""
 
 import numpy as np
 import pytest
@@ -64,10 +65,13 @@ def _plan(name: str):
     (1.3, 8.0, 4.0), (0.7, 3.0, 2.5), (0.0, 8.0, 4.0), (5.0, 2.0, 4.0), (2.9, 0.0, 1.0),
     (0.2, 64.0, 20.0),           # PTRS session counts
     (0.3, 5.0, 70.0),            # session counts past the table
+    (1.3, 8.0, 0.0), (1.3, 8.0, 1e-9),  # session rows of a zero and a vanishing rate
+    (0.5, 6.0, 10.0),            # session rates on both sides of PTRS_SWITCH
 ])
 def test_tabled_chunks_are_plain_chunks(name, is_rate, is_cap, extra_mean):
-    """A chunk with the guide and interstitial tables equals one with neither (bisection and
-    ``_user_day``): the same sums and the same stream state after it."""
+    """A chunk with the guide, the interstitial table and per-user session rows equals one
+    with none of them (bisection and ``_user_day``): the same sums and the same stream state
+    after it."""
     plan = _plan(name)
     prm = plan.params.copy()
     if is_rate is not None:
@@ -81,7 +85,7 @@ def test_tabled_chunks_are_plain_chunks(name, is_rate, is_cap, extra_mean):
     no_guide, no_cdf, no_limit = np.zeros(0, np.int64), np.zeros((0, 0)), np.zeros(0, np.int64)
     for state in _states(2, 17):
         out = []
-        for tables in ((guide, is_cdf, is_limit), (no_guide, no_cdf, no_limit)):
+        for tables in ((guide, is_cdf, is_limit, True), (no_guide, no_cdf, no_limit, False)):
             s, acc = state.copy(), np.zeros((K.N_VARS, h + 1))
             _chunk_aggregated(s, 3000, prm, plan.survival, plan.no_purchase, plan.tiers,
                               plan.tier_edges, h, acc, *tables)

@@ -108,3 +108,60 @@ def test_poisson(lam):
 
 def test_zero_rate_poisson_is_zero():
     assert _draw_poisson(_state(6), 0.0, 10).sum() == 0
+
+
+@njit
+def _row_against_inversion(lam, cap, tail, size, u):
+    """Count of the uniforms ``u`` where ``poisson_from_row`` differs from inversion, and
+    how many of them the row's count answered (not the fallback)."""
+    row = np.empty(size)
+    e = np.exp(-lam)
+    n, whole = rng.poisson_cdf_row(lam, e, cap, tail, row)
+    differ = 0
+    by_row = 0
+    for x in u:
+        differ += rng.poisson_from_row(x, row, n, whole, lam, e, cap) != \
+            rng.poisson_inverse(x, lam, e, cap)
+        by_row += rng.count_below(x, row, n) < n or whole
+    return differ, by_row
+
+
+@pytest.mark.parametrize("lam", [0.0, 1e-12, 1e-3, 0.3, 2.5, 4.0, 11.9])
+@pytest.mark.parametrize("cap", [rng.NO_CAP, 0, 1, 3, 8])
+@pytest.mark.parametrize("tail, size", [(-1.0, 64), (1e-6, 64), (0.2, 64), (-1.0, 3)])
+def test_cdf_row_gives_inversions_bit_for_bit(lam, cap, tail, size):
+    """A ``poisson_cdf_row`` answers every uniform as ``poisson_inverse`` does: uniforms from
+    the stream, the row's own entries and their neighbours (ties), and 1.0; rows cut by the
+    tail or by their size fall back to inversion."""
+    row = np.empty(size)
+    n, whole = rng.poisson_cdf_row(lam, np.exp(-lam), cap, tail, row)
+    edges = row[:n]
+    u = np.concatenate([rng_uniforms(_state(5), 20_000), edges, np.nextafter(edges, 0.0),
+                        np.nextafter(edges, 2.0), [1.0]])
+    u = u[(u > 0.0) & (u <= 1.0)]
+    differ, by_row = _row_against_inversion(lam, cap, tail, size, u)
+    assert differ == 0
+    assert by_row > 0                      # both ways of answering are exercised
+    if n and not whole and edges[-1] < 1.0:
+        assert by_row < u.size
+
+
+def test_cdf_row_ends():
+    """Whole at the cap or at inversion's underflow break; cut at the tail or the row's
+    size."""
+    row = np.empty(64)
+    assert rng.poisson_cdf_row(2.0, np.exp(-2.0), 3, -1.0, row) == (3, True)
+    assert rng.poisson_cdf_row(2.0, np.exp(-2.0), 0, -1.0, row) == (0, True)
+    n, whole = rng.poisson_cdf_row(2.0, np.exp(-2.0), rng.NO_CAP, 1e-6, row)
+    assert not whole and row[n - 1] >= 1.0 - 1e-6 > row[n - 2]
+    assert rng.poisson_cdf_row(2.0, np.exp(-2.0), rng.NO_CAP, -1.0, row[:5]) == (5, False)
+    n, whole = rng.poisson_cdf_row(1e-30, np.exp(-1e-30), rng.NO_CAP, -1.0, row)
+    assert whole and n < 64                # p underflows below 1e-300: inversion stops
+
+
+@njit
+def rng_uniforms(state, n):
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = rng.uniform(state)
+    return out
