@@ -136,7 +136,7 @@ def test_cdf_row_gives_inversions_bit_for_bit(lam, cap, tail, size):
     row = np.empty(size)
     n, whole = rng.poisson_cdf_row(lam, np.exp(-lam), cap, tail, row)
     edges = row[:n]
-    u = np.concatenate([rng_uniforms(_state(5), 20_000), edges, np.nextafter(edges, 0.0),
+    u = np.concatenate([_draw_uniform(_state(5), 20_000), edges, np.nextafter(edges, 0.0),
                         np.nextafter(edges, 2.0), [1.0]])
     u = u[(u > 0.0) & (u <= 1.0)]
     differ, by_row = _row_against_inversion(lam, cap, tail, size, u)
@@ -157,11 +157,3 @@ def test_cdf_row_ends():
     assert rng.poisson_cdf_row(2.0, np.exp(-2.0), rng.NO_CAP, -1.0, row[:5]) == (5, False)
     n, whole = rng.poisson_cdf_row(1e-30, np.exp(-1e-30), rng.NO_CAP, -1.0, row)
     assert whole and n < 64                # p underflows below 1e-300: inversion stops
-
-
-@njit
-def rng_uniforms(state, n):
-    out = np.empty(n)
-    for i in range(n):
-        out[i] = rng.uniform(state)
-    return out
