@@ -680,6 +680,14 @@ def _cmd_optimize(args) -> int:
 
     loaded = load_scenario(args.scenario, _overrides(args))
     from simcore.studies.allocation.cells import bounds_of, cells_of
+    from simcore.studies.workload import check_block_draws
+
+    check_block_draws(args.block_draws, loaded.scenario.simulation.draws)
+    if chance is not None:
+        from simcore.data.checks import check_age
+
+        check_age(chance[0], loaded.scenario.simulation.horizon_days,
+                  "--chance" if args.payback is None else "--payback", "age")
 
     over = check_over(args.over)
     cells = cells_of(loaded, over)

@@ -127,6 +127,12 @@ def read_run(path: str | os.PathLike, allocation: bool = False) -> xr.Dataset:
     missing = [v for v in REQUIRED_VARS if v not in ds]
     if missing or "scenario_hash" not in ds.attrs:
         what = ", ".join(missing) or "attribute scenario_hash"
+        study = ("a budget scan (simcore scale -o; its figure: scale --plot)"
+                 if "best_budget_usd" in ds.attrs else
+                 "a sweep (simcore sweep -o)" if "swept_keys" in ds.attrs else "")
+        if study:
+            raise ScenarioError("", f"{study}, not a run dataset: summary, plot and report "
+                                "read runs, forecasts and allocations", str(path))
         raise ScenarioError("", f"not a simcore run dataset (missing {what})", str(path))
     return ds
 

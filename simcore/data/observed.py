@@ -661,9 +661,11 @@ def _through_day(parse: _Rows, through, first: int | None) -> int:
             raise ScenarioError("through", f"= {through!r}: before the first cohort "
                                 f"({dt.date.fromordinal(first).isoformat()})", parse.source)
         return day
-    if isinstance(through, bool) or not isinstance(through, int | np.integer) or through < 0:
+    if isinstance(through, bool) or not isinstance(through, int | np.integer) \
+            or not 0 <= through <= 2 * MAX_DAYS:
         raise ScenarioError("through", f"= {through!r}: cohorts are 0-based days, so the last "
-                            "reported day is a whole number >= 0", parse.source)
+                            f"reported day is a whole number in 0 .. {2 * MAX_DAYS}",
+                            parse.source)
     return int(through)
 
 

@@ -26,10 +26,10 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from simcore.errors import ScenarioError
-from simcore.scenario.validation import field_bounds, model_of, numeric_kind
 from simcore.scenario.regions import REGION_LEVELS
 from simcore.scenario.schema import REGIONS, RUN_SHAPE_KEYS, RUN_SHAPE_SECTIONS, Campaign, Scenario
 from simcore.scenario.uncertainty import KINDS, range_text
+from simcore.scenario.validation import field_bounds, model_of, numeric_kind
 
 KINDS_OF_TITLE = ("game", "drama")
 MONETIZATIONS = ("iaa", "iap", "hybrid")

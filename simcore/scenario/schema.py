@@ -74,7 +74,9 @@ class Campaign(Section):
                                     ge=0.1, le=5)
     daily_cost_volatility: float = field(
         0.0, unit="log-sd", description="Day-to-day movement of the unit cost: standard "
-        "deviation of its logarithm (mean-preserving lognormal)", ge=0, le=2)
+        "deviation of its logarithm (mean-preserving lognormal, so a fixed budget buys "
+        "exp(sd^2) times the users of the mean cost on average: 1.02x at 0.15, 2.7x at 1)",
+        ge=0, le=1)
     budget_schedule: Literal["flat", "ramp", "pulse", "list"] = field(
         "flat", description="Spend by day: flat (daily_budget_usd every day), ramp (from "
         "ramp_start_share of it up to it over ramp_days), pulse (daily_budget_usd for "

@@ -29,6 +29,7 @@ import numpy as np
 
 from simcore import kinds
 from simcore.errors import ScenarioError
+from simcore.studies.workload import check_block_draws
 
 if TYPE_CHECKING:           # xarray loads in ~0.5 s: input errors answer before it
     import xarray as xr
@@ -176,11 +177,8 @@ class Sweep:
                 raise ScenarioError(f"{key} {err.key}", f"{err.message} (at {where})",
                                     loaded.source) from None
             self.variants.append(variant)
-        if block_draws is None:
+        if check_block_draws(block_draws, self.draws) is None:
             block_draws = _block_draws(self.variants, self.draws)
-        elif isinstance(block_draws, bool) or not 1 <= block_draws <= self.draws:
-            raise ScenarioError("--block-draws", f"= {block_draws!r}: give a whole number in "
-                                f"1 .. {self.draws} (the draws)")
         self.block_draws = int(block_draws)
         self.tasks = [(self.variants[flat], flat, start, min(start + self.block_draws,
                                                                self.draws))

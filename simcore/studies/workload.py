@@ -54,6 +54,16 @@ class Workload:
                 f"{cores()} cores")
 
 
+def check_block_draws(block_draws: int | None, draws: int) -> int | None:
+    """``--block-draws`` (draws per task) is None (automatic) or a whole number in 1 ..
+    ``draws``; anything else is refused in one line."""
+    if block_draws is not None and (isinstance(block_draws, bool)
+                                    or not 1 <= block_draws <= draws):
+        raise ScenarioError("--block-draws", f"= {block_draws!r}: give a whole number in "
+                            f"1 .. {draws} (the draws)")
+    return block_draws
+
+
 def available_bytes() -> float:
     """Memory available to this process now [bytes]: MemAvailable, within a cgroup limit."""
     free = math.inf

@@ -39,7 +39,9 @@ def format_allocation(ds: xr.Dataset) -> str:
              f"{'at most ' if a['at_most'] else ''}across {ds.sizes['cell']} cells "
              f"({ds.sizes['draw']} draws; {', '.join(channels) or 'paid_ads'}"
              f"{', by week' if weeks else ''}; ROAS on UA)"),
-             *([f"on the posterior of {a['forecast']} ({a['forecast_particles']} particles; "
+             *([f"on the posterior of {a['forecast']} ("
+                + (f"{a['forecast_title']}, " if a.get("forecast_title") else "")
+                + f"{a['forecast_particles']} particles; "
                 f"learned: {a['forecast_keys']})"] if a.get("forecast") else []),
              *([f"learned but fixed in this scenario, so not used: {a['forecast_dropped']}"]
                if a.get("forecast_dropped") else []),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import math
 
-
 from simcore.analysis import cvar
 from simcore.figures import plots
 from simcore.figures.frontier import frontier

@@ -57,8 +57,13 @@ def _fit_table(ds) -> list[str]:
         lines.append(f"  D{int(age):<3d} " + "".join(cells))
     p = ds["ppc_p"].values
     lines.append("  posterior predictive p (misfit, trend with age): " + "; ".join(
-        f"{SERIES_NAMES[n]} {p[s, 0]:.2f}, {p[s, 1]:.2f}" for s, n in enumerate(names)))
+        f"{SERIES_NAMES[n]} {_p(p[s, 0])}, {_p(p[s, 1])}" for s, n in enumerate(names)))
     return lines
+
+
+def _p(value: float) -> str:
+    """A p-value, or n/a where the report has too few varying cells to test."""
+    return f"{value:.2f}" if np.isfinite(value) else "n/a"
 
 
 def _assumptions(ds) -> list[str]:
@@ -93,8 +98,9 @@ def _forecast(ds, basis: str) -> list[str]:
                         f"{np.quantile(v, (1 + c) / 2):6.3f}]  " for c in INTERVALS)
         lines.append(f"  D{age:<4d} {np.median(v):6.3f}{cells}")
     payback = analysis.payback_days(ds, 1.0, basis).values
-    probs = ", ".join(f"by D{a} {np.mean(payback <= a) * 100:.0f} %" for a in PAYBACK_AGES
-                      if a <= int(ds.age.max()))
+    last = int(ds.age.max())
+    probs = ", ".join(f"by D{a} {np.mean(payback <= a) * 100:.0f} %"
+                      for a in sorted({a for a in PAYBACK_AGES if a <= last} | {last}))
     lines.append(f"  P(payback) {probs}")
     age, target = int(ds.attrs["goal_age"]), float(ds.attrs["goal_roas"])
     cpa = analysis.break_even_cpa(ds, age, target, 0.5, basis)

@@ -105,3 +105,32 @@ def test_forecast_figure_and_report_section(report_csv, tmp_path):
     refused = cli("plot", run, "--kind", "forecast", "-o", tmp_path / "x.png")
     assert refused.returncode == 2 and "calibrated forecast" in refused.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_paid_cohort_without_spend_is_refused(report_csv, tmp_path):
+    """Spend 0 with activations would make its users free (a CPA of 0): refused, naming the
+    report, the key and the cohort."""
+    head, *rows = report_csv.read_text().splitlines()
+    cells = [r.split(",") for r in rows]
+    for c in cells:
+        if c[0] == "1":
+            c[2] = "0"                             # cohort 1's spend
+    bad = tmp_path / "spend0.csv"
+    bad.write_text("\n".join([head, *map(",".join, cells)]) + "\n")
+    result = cli("calibrate", US, "--observed", bad, *SMALL, "--no-progress")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"simcore: error: {bad}: spend: = 0 USD for cohort 1 with")
+
+
+def test_two_reported_days_on_a_short_horizon(report_csv, tmp_path):
+    """Two calendar days leave no varying active-share cells to test: the p-values say n/a
+    (never nan); a 30-day horizon gives P(payback) by D30."""
+    head, *rows = report_csv.read_text().splitlines()
+    short = tmp_path / "two_days.csv"                # calendar days 0 and 1
+    short.write_text("\n".join([head, *(r for r in rows if sum(map(int, r.split(",")[:2])) <= 1)])
+                     + "\n")
+    out = ok(cli("calibrate", US, "--observed", short, "--set", "campaign.daily_budget_usd=500",
+                 "--set", "campaign.days=7", "--set", "simulation.horizon_days=30",
+                 "--particles", "100", "--draws", "4", "--no-progress")).stdout
+    assert "active share n/a, n/a" in out and "nan" not in out, out
+    assert "P(payback) by D30 " in out, out

@@ -56,6 +56,14 @@ def test_optimize_prints_writes_and_is_the_same_on_any_thread_count(tmp_path):
     (["--grid-points", "500"], "--grid-points: = 500: give 2 to 40 budgets per cell"),
     (["--payback", "0.8"], "--payback: = '0.8': write Q:DAY"),
     (["--over", "months"], "--over: = 'months': allocate over any of markets, channels"),
+    (["--block-draws", "-1"], "--block-draws: = -1: give a whole number in 1 .. 20"),
+    (["--block-draws", "0"], "--block-draws: = 0: give a whole number in 1 .. 20"),
+    (["--block-draws", "21"], "--block-draws: = 21: give a whole number in 1 .. 20"),
+    (["--payback", "0.8:999"], "--payback: = 999: not an age of the run"),
+    (["--objective", "cvar", "--lambda", "3"], "--lambda: = 3.0: weighs CVaR against"),
+    (["--max", "US=0", "--max", "JP=0", "--at-most"],
+     "--max: every cell is held at 0 USD/day: nothing to allocate"),
+    (["--total-budget", "1.5"], "--total-budget: = 1.5 USD/day: give at least 2 for 2 cells"),
 ])
 def test_optimize_bad_input_is_one_line_and_writes_nothing(tmp_path, extra, words):
     scenario = two_markets(tmp_path)
@@ -163,3 +171,14 @@ def test_optimize_store_resumes_to_the_same_bits(tmp_path):
     assert "already exists; add --resume" in line
     line = one_line_error(simcore("optimize", scenario, "--total-budget", "400", "--resume"))
     assert "--resume: needs --store DIR" in line
+
+
+def test_optimize_holds_a_market_at_zero_and_judges_by_the_goal(tmp_path):
+    """``--max JP=0`` keeps JP out (a fixed cell, not an error); without ``--chance`` the
+    figures judge the title's goal, not payback by the horizon."""
+    scenario = two_markets(tmp_path)
+    text = ok(simcore("optimize", scenario, "--total-budget", "400", "--max", "JP=0",
+                      "--draws", "10", "--grid-points", "2", "--no-progress",
+                      "--set", "goal.age=7", "--set", "goal.roas=0.5")).stdout
+    assert re.search(r"JP\s+0\s+0\.0%.*fixed", text), text
+    assert "P(ROAS D7 >= 0.5)" in text and "P(ROAS D30" not in text, text

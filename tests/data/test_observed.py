@@ -174,8 +174,9 @@ def test_through_and_campaign_days(tmp_path):
     assert error_of(read_observed, DATA / "long_days.csv", through=4).startswith(
         f"{DATA / 'long_days.csv'}: row 8, column age: cohort 1 has no data for age 3, inside "
         "its observed window (ages 0-3; reported through day 4)")
-    assert "a whole number >= 0" in error_of(read_observed, DATA / "long_days.csv",
-                                              through="2025-11-04")
+    for bad in ("2025-11-04", -1, 10**20):       # 10**20 overflowed an int64 once
+        assert "a whole number in 0 .. 1460" in error_of(read_observed, DATA / "long_days.csv",
+                                                         through=bad)
     assert "a date YYYY-MM-DD" in error_of(read_observed, DATA / "long_dates.csv", through=3)
     assert error_of(read_observed, DATA / "long_dates.csv",
                     through=dt.date(2025, 11, 3)).endswith(

@@ -72,7 +72,7 @@ def test_optimize_from_a_forecast_through_the_cli(forecast, tmp_path):
                     "2000", "--draws", "10", "--set", "simulation.horizon_days=30",
                     "--set", "campaign.days=3", "--set", "organic.days=2",
                     "--grid-points", "3", "--no-progress", "-o", out))
-    assert f"on the posterior of {forecast}" in result.stdout
+    assert f"on the posterior of {forecast} (Reborn Emperor (US), " in result.stdout
     assert "learned but fixed in this scenario, so not used: retention.d90" in result.stdout
     with xr.open_dataset(out) as ds:
         assert ds.attrs["forecast"] == str(forecast)
@@ -107,3 +107,14 @@ def test_a_missing_forecast_is_one_line_naming_from(tmp_path):
         with pytest.raises(ScenarioError) as err:
             read_posterior(path, loaded)
         assert err.value.key == "--from" and str(path) in err.value.message
+
+
+def test_a_forecast_of_another_kind_is_refused_and_its_title_shown(forecast):
+    """A game's posterior cannot move a drama's assumptions; another game's is used as the
+    user asks, with its title printed beside the allocation."""
+    with pytest.raises(ScenarioError) as err:
+        read_posterior(forecast, load_scenario("drama_paywall_us"))
+    assert err.value.key == "--from" and "a forecast of a game (Reborn Emperor (US)), not " \
+        "of a drama" in err.value.message
+    post = read_posterior(forecast, load_scenario("reborn_emperor_global"))
+    assert post.title == "Reborn Emperor (US)"

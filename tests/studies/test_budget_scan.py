@@ -267,6 +267,10 @@ def test_cli_scale(tmp_path):
     assert img.shape[:2] == (450, 800)
     assert np.mean(np.any(img[60:-60, 100:-40, :3] < 0.9, axis=-1)) > 0.002   # not blank
     assert sorted(p.name for p in tmp_path.iterdir()) == ["profit.png", "scale.nc"]
+    line = one_line_error(simcore("summary", "scale.nc", cwd=tmp_path))
+    assert line == ("simcore: error: scale.nc: a budget scan (simcore scale -o; its figure: "
+                    "scale --plot), not a run dataset: summary, plot and report read runs, "
+                    "forecasts and allocations")
 
 
 def test_cli_help():

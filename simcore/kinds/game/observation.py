@@ -222,12 +222,13 @@ def log_likelihood(mom: Moments, observed, tau: np.ndarray) -> np.ndarray:
     users = observed["activations"].values
     through = observed["observed_through"].values
     total = np.zeros(mom.m1.shape[0])
-    for c in range(users.size):
-        if users[c] <= 0:
-            continue
-        y = cohort_vectors(observed, mom.kinds, c)
-        total += gaussian_logpdf(y, *cohort_gaussian(mom, users[c], int(through[c]), tau))
-    total += acquisition_loglik(mom, users)
+    with np.errstate(over="ignore", invalid="ignore"):   # a report beyond any model: -inf
+        for c in range(users.size):
+            if users[c] <= 0:
+                continue
+            y = cohort_vectors(observed, mom.kinds, c)
+            total += gaussian_logpdf(y, *cohort_gaussian(mom, users[c], int(through[c]), tau))
+        total += acquisition_loglik(mom, users)
     return np.where(np.isfinite(total), total, -np.inf)
 
 

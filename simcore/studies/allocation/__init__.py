@@ -55,6 +55,7 @@ from simcore.studies.allocation.response import (
     simulate_response,
 )
 from simcore.studies.allocation.solve import Chance, Curves, Problem, solve
+from simcore.studies.workload import check_block_draws
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -108,6 +109,9 @@ def _check_risk(objective: str, lam: float, alpha: float) -> None:
                             f"{', '.join(OBJECTIVES)}")
     if not (math.isfinite(lam) and lam >= 0):
         raise ScenarioError("--lambda", f"= {lam!r}: give a weight >= 0 on CVaR")
+    if objective == "cvar" and lam != 0:
+        raise ScenarioError("--lambda", f"= {lam!r}: weighs CVaR against expected profit "
+                            "(--objective mean); --objective cvar minimises CVaR alone")
     if not 0.0 < alpha < 1.0:
         raise ScenarioError("--cvar-alpha", f"= {alpha!r}: give 0 < alpha < 1, e.g. 0.95 "
                             "(CVaR: the mean loss of the worst 5 % of draws)")
@@ -193,7 +197,12 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
         age = check_age(age, horizon, "--chance", "age")
         target = check_target(target, "--chance")
         chance = Chance(age, float(target), float(probability))
+    # the rule the figures judge (P(ROAS at age >= target)): the chance constraint's, else
+    # the title's payback goal
+    rule_age, rule_target = (chance.age, chance.target) if chance is not None else \
+        (s.goal_age(), s.goal_roas())
     check_grid_points(grid_points)
+    check_block_draws(block_draws, s.simulation.draws)
     cells = cells_of(loaded, over)
     lo, hi = bounds_of(cells, total, lower, upper, at_most)   # checked in the user's order
     check_channels(cells, hi)
@@ -211,10 +220,10 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
     def problem_of(r) -> Problem:
         # a cell's budget stays within its simulated grid (a grid the pilot narrowed ends
         # below the cell's bound: an answer at its top widens it, see below)
-        age_c = chance.age if chance is not None else horizon
         return Problem(r.grid, r.spend, r.revenue[..., horizon], total, lo,
                        np.minimum(hi, r.grid.max(axis=1)), at_most,
-                       objective, float(lam), float(alpha), chance, r.revenue[..., age_c],
+                       objective, float(lam), float(alpha), chance, r.revenue[..., rule_age],
+                       target=rule_target,
                        chance_method=chance_method, time_limit=float(time_limit_s),
                        weight=weight,
                        max_cvar=None if max_cvar is None else float(max_cvar))
@@ -258,6 +267,7 @@ def optimize(loaded, total_budget_usd: float, over=("markets",), objective: str 
     ds.attrs["pilot_draws"] = n_pilot if tops != reach else 0
     if post is not None:
         ds.attrs["forecast"] = post.source
+        ds.attrs["forecast_title"] = post.title
         ds.attrs["forecast_keys"] = ", ".join(post.keys)
         ds.attrs["forecast_particles"] = post.particles
         ds.attrs["forecast_dropped"] = ", ".join(post.dropped)
@@ -277,6 +287,7 @@ def workload(cells, upper: np.ndarray, pilot: bool = True):
     markets = {}
     for c in cells:
         top = max(reach.get((c.stream, ch), 0.0) for ch in ("paid_ads", "creator"))
+        top = max(top, 2.0)                   # as budget_grid: a grid tops out at 2 or more
         markets[c.stream] = c.loaded.with_overrides(f"campaign.daily_budget_usd={top!r}")
     work = estimate(cells[0].loaded, points=list(markets.values()))
     n = cells[0].loaded.scenario.simulation.draws
@@ -328,7 +339,7 @@ def _solve_all(problem: Problem, curves: Curves):
     if problem.chance is not None or problem.lam != 0 or problem.objective != "mean" \
             or problem.max_cvar is not None:
         neutral = solve(dataclasses.replace(problem, objective="mean", lam=0.0, chance=None,
-                                            revenue_chance=None, max_cvar=None))
+                                            max_cvar=None), curves)
     same = problem.objective == "mean" and problem.lam == 0     # the frontier's lambda 0
     return sol, neutral, frontier_solutions(problem, curves, known=sol if same else None)
 
@@ -381,7 +392,7 @@ def frontier_solutions(problem: Problem, curves: Curves, lambdas=FRONTIER_LAMBDA
     (budgets, profit, cvar, p) per lambda. Solved on the same responses (no new
     simulation). ``known``: the problem's own solution when it is lambda 0's (not solved
     again)."""
-    target = problem.chance.target if problem.chance is not None else 1.0
+    target = problem.target
     found = []
     for lam in lambdas:
         sol = known if lam == 0 and known is not None else \
@@ -416,9 +427,9 @@ def add_frontier(ds: xr.Dataset, problem: Problem, rows: list,
 
 def evaluate(problem: Problem, curves: Curves, x: np.ndarray) -> dict[str, np.ndarray]:
     """Per-draw outcomes of allocation ``x`` [USD/day] on the interpolants: ``net_profit``
-    [USD], ``spend`` [USD], ``roas_chance`` [1] (ROAS on UA at the chance age, the horizon
-    without one), and per cell ``marginal_roas`` [1] (mean revenue slope / mean spend slope:
-    the return of the last dollar, from the right at 0)."""
+    [USD], ``spend`` [USD], ``roas_chance`` [1] (ROAS on UA at the rule's age: the chance
+    constraint's, else the title's goal), and per cell ``marginal_roas`` [1] (mean revenue
+    slope / mean spend slope: the return of the last dollar, from the right at 0)."""
     rev, spd, age = curves.at(x)
     d_rev, d_spd, _ = curves.at(x, 1)
     spend = spd.sum(axis=0)
@@ -440,8 +451,8 @@ def allocation_dataset(loaded, cells, problem: Problem, curves: Curves, sol, neu
     x = sol.budgets
     total, horizon = problem.total, loaded.scenario.simulation.horizon_days
     ch = problem.chance
-    age = ch.age if ch is not None else horizon
-    target = ch.target if ch is not None else 1.0
+    age = ch.age if ch is not None else loaded.scenario.goal_age()
+    target = problem.target
     out = evaluate(problem, curves, x)
     tol = 1e-6 * total
     bound = np.array(["min" if xi <= lo + tol and lo < hi else

@@ -35,6 +35,8 @@ PAID_CHANNEL = "paid_ads"
 CHANNELS = (PAID_CHANNEL, "creator")     # the channels whose budget is a decision
 WEEK_DAYS = 7
 MAX_GRID_POINTS = 40     # simulated budgets per cell (4 MILP pieces between each two)
+MIN_CELL_USD = 1.0       # [USD/day] the least a cell's campaign spends (schema: >= 1)
+MAX_CELL_USD = 1e8       # [USD/day] the most (schema: campaign.daily_budget_usd <= 1e8)
 
 
 @dataclass(frozen=True)
@@ -163,12 +165,17 @@ def check_total(total) -> float:
 def bounds_of(cells: list[Cell], total: float, lower: dict | None, upper: dict | None,
               at_most: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bounds [USD/day] per cell (defaults 0 and what the total pays for in
-    the cell's days, total / weight), checked: every named cell exists, each bound within
-    what the total pays for, min <= max, the minima fit in the total and (a fixed total) the
+    the cell's days, total / weight, at most ``MAX_CELL_USD``), checked: a total of at least
+    ``MIN_CELL_USD`` a cell, every named cell exists, each bound within what the total pays
+    for, min <= max, the minima fit in the total, some cell may spend and (a fixed total) the
     maxima reach it."""
     names = [c.name for c in cells]
     w = np.array([c.weight for c in cells])
-    cap = total / w
+    if total < MIN_CELL_USD * len(cells):
+        raise ScenarioError("--total-budget", f"= {total:g} USD/day: give at least "
+                            f"{MIN_CELL_USD * len(cells):g} for {len(cells)} cells "
+                            f"({MIN_CELL_USD:g} USD/day each, the least a campaign spends)")
+    cap = np.minimum(total / w, MAX_CELL_USD)
     lo, hi = np.zeros(len(cells)), cap.copy()
     for key, given, out in (("--min", lower or {}, lo), ("--max", upper or {}, hi)):
         for name, value in given.items():
@@ -177,8 +184,9 @@ def bounds_of(cells: list[Cell], total: float, lower: dict | None, upper: dict |
                                     f"{', '.join(names)}")
             i = names.index(name)
             if value > cap[i] * (1 + 1e-12):
-                what = "the total budget" if w[i] == 1 else "what the total budget pays for " \
-                    "in its days"
+                what = "the total budget" if w[i] == 1 and cap[i] == total else \
+                    f"what a cell may spend ({MAX_CELL_USD:g})" if cap[i] == MAX_CELL_USD else \
+                    "what the total budget pays for in its days"
                 raise ScenarioError(f"{key} {name}", f"= {value:g} USD/day is above {what} "
                                     f"({cap[i]:g} USD/day) by {value - cap[i]:g}")
             out[i] = value
@@ -189,6 +197,8 @@ def bounds_of(cells: list[Cell], total: float, lower: dict | None, upper: dict |
     if w @ lo > total * (1 + 1e-12):
         raise ScenarioError("--min", f"the minima add up to {w @ lo:g} USD/day, above the "
                             f"total budget ({total:g}) by {w @ lo - total:g}")
+    if not hi.any():
+        raise ScenarioError("--max", "every cell is held at 0 USD/day: nothing to allocate")
     if not at_most and w @ hi < total * (1 - 1e-12):
         raise ScenarioError("--max", f"the maxima add up to {w @ hi:g} USD/day, below the "
                             f"total budget ({total:g}) by {total - w @ hi:g}; lower "

@@ -37,6 +37,7 @@ class Posterior:
     quantiles: np.ndarray
     source: str
     dropped: tuple[str, ...] = ()    # learned, but fixed in the scenario allocated: not used
+    title: str = ""                  # the calibrated scenario's title.name
 
     @property
     def particles(self) -> int:
@@ -96,6 +97,11 @@ def read_posterior(path, loaded) -> Posterior:
                             "REPORT -o forecast.nc")
     calibrated = load_text(str(ds.attrs["scenario_toml"]), str(path), tuple(
         o for o in str(ds.attrs.get("scenario_overrides", "")).split("\n") if o))
+    kind, kind_here = calibrated.scenario.title.kind, loaded.scenario.title.kind
+    if kind != kind_here:
+        raise ScenarioError("--from", f"{path}: a forecast of a {kind} "
+                            f"({calibrated.scenario.title.name}), not of a {kind_here}: "
+                            "calibrate a scenario of the same kind")
     prior = {d.key: d for d in calibrated.uncertainty.parameters}
     used = tuple(k for k in keys if k in loaded.uncertainty.keys)
     if not used:
@@ -105,4 +111,5 @@ def read_posterior(path, loaded) -> Posterior:
                             "quantile)")
     q = np.column_stack([_quantiles(prior[k], ds[PREFIX + k].values.astype(float))
                          for k in used])
-    return Posterior(used, q, str(path), tuple(k for k in keys if k not in used))
+    return Posterior(used, q, str(path), tuple(k for k in keys if k not in used),
+                     calibrated.scenario.title.name)

@@ -66,7 +66,8 @@ class Problem:
     lam: float = 0.0
     alpha: float = 0.95
     chance: Chance | None = None
-    revenue_chance: np.ndarray | None = None   # [cell, point, draw] through chance.age
+    revenue_chance: np.ndarray | None = None   # [cell, point, draw] through the rule's age
+    target: float = 1.0           # the rule's ROAS: the chance's, else the title's goal
     refine: int = 4
     weight: np.ndarray | None = None   # [cell] share of the campaign's days the budget runs
     max_cvar: float | None = None      # CVaR_alpha of the loss must stay <= this [USD]
@@ -104,7 +105,7 @@ class Curves:
         self.p = p
         self.rev = [_pchip(p.grid[c], p.revenue[c]) for c in range(p.grid.shape[0])]
         self.spd = [_pchip(p.grid[c], p.spend[c]) for c in range(p.grid.shape[0])]
-        self.age = None if p.chance is None else [
+        self.age = None if p.revenue_chance is None else [
             _pchip(p.grid[c], p.revenue_chance[c]) for c in range(p.grid.shape[0])]
 
     def at(self, x: np.ndarray, nu: int = 0):
@@ -135,16 +136,21 @@ def _segments(p: Problem, curves: Curves):
     return out
 
 
-def _concave(values: np.ndarray, widths: np.ndarray) -> bool:
+def _slope_steps(values: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """Changes of slope between a cell's segments, relative to its largest slope (none for
+    a cell held at one budget)."""
     slopes = np.diff(values, axis=0) / widths[:, None]
-    scale = np.abs(slopes).max() + 1e-300
-    return bool((np.diff(slopes, axis=0) <= 1e-9 * scale).all())
+    if not slopes.size:
+        return slopes
+    return np.diff(slopes, axis=0) / (np.abs(slopes).max() + 1e-300)
+
+
+def _concave(values: np.ndarray, widths: np.ndarray) -> bool:
+    return bool((_slope_steps(values, widths) <= 1e-9).all())
 
 
 def _linear(values: np.ndarray, widths: np.ndarray) -> bool:
-    slopes = np.diff(values, axis=0) / widths[:, None]
-    scale = np.abs(slopes).max() + 1e-300
-    return bool((np.abs(np.diff(slopes, axis=0)) <= 1e-9 * scale).all())
+    return bool((np.abs(_slope_steps(values, widths)) <= 1e-9).all())
 
 
 def solve_milp(p: Problem, curves: Curves, maximise_chance: bool = False,
@@ -167,7 +173,7 @@ def solve_milp(p: Problem, curves: Curves, maximise_chance: bool = False,
               (("rev", s[1]), ("spd", s[2]), ("age", s[3])) if v is not None}
              for s, w in zip(segs, widths)]
     ordered = [not (_concave(s[1], w) and _linear(s[2], w)
-                    and (s[3] is None or _concave(s[3], w))) for s, w in zip(segs, widths)]
+                    and (p.chance is None or _concave(s[3], w))) for s, w in zip(segs, widths)]
     # variable layout: delta per cell-segment | order binaries | t, u[draw] | y[draw]
     d_at = np.cumsum([0] + [w.size for w in widths])
     n_delta = int(d_at[-1])

@@ -60,6 +60,13 @@ def check_report(loaded, observed) -> None:
     if region and region != s.campaign.region:
         raise ScenarioError("region", f"= {region}: the scenario's campaign.region is "
                             f"{s.campaign.region}", source)
+    spend, users = observed["spend"].values, observed["activations"].values
+    unpaid = np.flatnonzero((spend <= 0) & (users > 0))
+    if unpaid.size:
+        c = unpaid[0]
+        raise ScenarioError("spend", f"= {spend[c]:g} USD for cohort {int(cohorts[c])} with "
+                            f"{users[c]:g} activations: paid users are bought with spend; "
+                            "give each cohort's spend in USD (> 0)", source)
     if not (observed["activations"].values > 0).any():
         raise ScenarioError("activations", "no cohort has activated users: nothing to "
                             "calibrate on", source)

@@ -110,8 +110,10 @@ def sample_posterior(loaded, observed, particles: int = PARTICLES,
     try:
         result = smc.tempered_smc(model.log_likelihood, model.prior.log_density, prior_z, rng)
     except RuntimeError as exc:
-        raise ScenarioError("", f"calibration failed: {exc}; the report and the prior "
-                            "disagree too much (see the prior check)", loaded.source) from None
+        report = observed.attrs.get("source", "the report")
+        raise ScenarioError("", f"calibration failed: {exc}; the report ({report}) and the "
+                            "prior disagree too much (see the prior check)",
+                            loaded.source) from None
     plans, valid = model.plans(result.z)
     if not valid.all():          # every posterior particle has a finite likelihood
         raise AssertionError("a posterior particle without a plan")
