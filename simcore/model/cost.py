@@ -10,9 +10,9 @@ from dataclasses import dataclass
 # Simulated users per second per core, by the shape of the work: the aggregated sampler
 # without a per-day interstitial cap and with daily play; with a cap or intermittent play; the
 # per-user sampler; a drama's viewers. Measured on a quiet 2-core machine (2026-11-30,
-# benchmarks/bench_floor.py's kernel column: 98.5M, 4.4-5.7M, 2.3-3.2M users/s; drama runs
-# ~1.8M viewers/s), halved per core and rounded down.
-USERS_PER_CORE_SECOND = {"uncapped": 45e6, "capped": 2.2e6, "per_user": 1.1e6, "drama": 0.9e6}
+# benchmarks/bench_floor.py 2000000 --repeats 3, its kernel column: 164M, 10.8-11.7M,
+# 2.5-3.3M users/s; drama runs ~1.8M viewers/s), halved per core and rounded down.
+USERS_PER_CORE_SECOND = {"uncapped": 80e6, "capped": 5e6, "per_user": 1.2e6, "drama": 0.9e6}
 SECONDS_PER_COHORT_AGE = 1.5e-6   # per draw, channel, cohort and age: sums and assembly [s]
 FLOAT = 8                   # bytes per value
 
