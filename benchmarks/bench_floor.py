@@ -163,7 +163,7 @@ def _floor_chunk(s, n_users, prm, surv, horizon, alive, played, pay_share, payer
             check += mu
         if capped:
             exp_neg_mu = math.exp(-mu)
-            n_row = 0
+            n_row, whole = 0, False
             if is_limit.size and alive_days - 1 > _ROW_MIN_LAST and mu < PTRS_SWITCH:
                 n_row, whole = poisson_cdf_row(mu, exp_neg_mu, NO_CAP, _ROW_TAIL, row)
             for _d in range(days):

@@ -318,7 +318,7 @@ def _chunk_aggregated(state, n_users, prm, surv, no_purchase, tiers, tier_edges,
         else:
             mu = _session_rate(state, extra_mean, sess_shape)
             exp_neg_mu = math.exp(-mu)
-            n_row = 0                    # entries in the user's session row (0: none)
+            n_row, whole = 0, False      # the user's session row: entries (0: none)
             if session_rows and is_limit.size and last > _ROW_MIN_LAST and mu < PTRS_SWITCH:
                 n_row, whole = poisson_cdf_row(mu, exp_neg_mu, NO_CAP, _ROW_TAIL, row)
             n_played = 0
