@@ -180,7 +180,7 @@ def budget_sweep(loaded, budgets, block_draws: int | None = None,
     """The ``Sweep`` (tasks not yet run) of a budget scan."""
     from simcore.studies.sweeps import Sweep
 
-    extra = ("net_revenue",) + (("revenue_by_region", "spend_by_region")
+    extra = ("net_revenue_paid",) + (("revenue_by_region", "spend_by_region")
                                 if loaded.scenario.markets else ())
     return Sweep(loaded, {BUDGET_KEY: check_budgets(budgets)}, block_draws,
                  common_streams=common_random_numbers, extra=extra, key="--budgets")
@@ -203,9 +203,9 @@ def scan_dataset(loaded, swept: xr.Dataset, budgets, age: int, probability: floa
 
     ds = xr.Dataset(
         {
-            "roas": var("roas", ("draw", "age"), "1",
-                        "cumulative net revenue through age / spend"),
-            "net_profit": var("net_profit", ("draw",), "USD",
+            "roas": var("roas_paid", ("draw", "age"), "1", "ROAS on UA: cumulative net "
+                        "revenue of paid users through age / spend"),
+            "net_profit": var("net_profit_paid", ("draw",), "USD", "profit on UA: paid users' "
                               "net revenue through the horizon - spend"),
             "spend": var("spend", ("draw",), "USD", "campaign spend over all cohorts"),
             "cpa": var("cpa", ("draw",), "USD", "realised cost per paid activation"),
@@ -223,18 +223,19 @@ def scan_dataset(loaded, swept: xr.Dataset, budgets, age: int, probability: floa
         units="USD", long_name="mean over draws of net profit over the horizon")
     ds["p_roas_at_least"] = (ds.roas.sel(age=age) >= target).mean("draw").assign_attrs(
         units="1", long_name=f"P(ROAS at D{age} >= {target:g}) over draws")
-    ds["marginal_roas"] = (("budget", "age"), _marginal_roas(swept.net_revenue.values,
+    ds["marginal_roas"] = (("budget", "age"), _marginal_roas(swept.net_revenue_paid.values,
                                                              swept.spend.values),
-                           {"units": "1", "long_name": "change of mean cumulative net revenue "
-                            "through age / change of mean spend from the next smaller budget "
-                            "(NaN for the first)"})
+                           {"units": "1", "long_name": "on UA: change of paid users' mean "
+                            "cumulative net revenue through age / change of mean spend from "
+                            "the next smaller budget (NaN for the first)"})
     if "revenue_by_region" in swept:   # a multi-market scenario: each market's last dollar
         by_region = np.stack([_marginal_roas(
             swept.revenue_by_region.values[:, :, i], swept.spend_by_region.values[:, :, i])
             for i in range(swept.sizes["region"])], axis=1)
         ds = ds.assign_coords(region=swept.region)
         ds["marginal_roas_by_region"] = (("budget", "region", "age"), by_region, {
-            "units": "1", "long_name": "marginal_roas of the market's own revenue and spend"})
+            "units": "1", "long_name": "blended: marginal ROAS of all of the market's users' "
+            "revenue (paid, organic and shared) over its spend"})
     ds.attrs.update({
         **dataset.scenario_attrs(loaded),
         "age": age,
@@ -325,7 +326,8 @@ def format_scale(ds: xr.Dataset) -> str:
     streams = "same seed" if ds.attrs.get("streams", "common") == "common" else \
         "own streams per budget"
     lines = [f"{ds.attrs.get('title', '')}  ({ds.sizes['draw']} draws per budget, {streams}; "
-             f"profit = net revenue through D{int(ds.age.values[-1])} - spend)", ""]
+             f"ROAS and profit on UA; profit = paid users' net revenue through "
+             f"D{int(ds.age.values[-1])} - spend)", ""]
     lines += [" ".join(f"{c[k]:>{c[2]}}" for c in columns) for k in (0, 1)]
     lines += [" ".join(f"{c[3][i]:>{c[2]}}" for c in columns) for i in range(ds.sizes["budget"])]
     best = float(ds.attrs["best_budget_usd"])
@@ -348,7 +350,7 @@ def format_scale(ds: xr.Dataset) -> str:
     if "marginal_roas_by_region" in ds:
         per = ds.marginal_roas_by_region.sel(age=age)
         lines += ["", f"Marginal ROAS D{age} of the last dollar by market (from the next "
-                      "smaller budget):",
+                      "smaller budget; blended: all of the market's users):",
                   f"{'market':>10} " + " ".join(f"{_usd(b):>10}"
                                                 for b in ds.budget.values[1:].astype(float))]
         lines += [f"{str(g):>10} " + " ".join(f"{_num(x):>10}" for x in

@@ -71,9 +71,11 @@ ROWS_PER_TASK = 16   # parameter sets per task when the evaluations run on an ex
 def evaluate(loaded, target: str, ages: Sequence[int], x: np.ndarray) -> np.ndarray:
     """The target for each row of ``x[n, d]`` (values of the uncertain parameters, in
     ``loaded.uncertainty.keys`` order): y[n, k], ROAS at each of ``ages``, the payback day
-    [days] (horizon + 1 when never), or net profit [USD]. Every row runs on draw 0's random
-    streams (common random numbers), so a row's result does not depend on the others."""
-    from simcore.analysis import net_profit
+    [days] (horizon + 1 when never), or net profit [USD], all on UA (paid users' revenue).
+    Every row runs on draw 0's random streams (common random numbers), so a row's result does
+    not depend on the others."""
+    from simcore.analysis import net_profit, payback_days
+    from simcore.data.outcomes import roas_of
 
     keys = loaded.uncertainty.keys
     x = np.atleast_2d(x)
@@ -85,11 +87,11 @@ def evaluate(loaded, target: str, ages: Sequence[int], x: np.ndarray) -> np.ndar
     ds = kind.simulate_plans(loaded, kind.plans(loaded, scenarios), values,
                              streams=np.zeros(len(scenarios), dtype=int))
     if target == "roas":
-        return ds.roas.sel(age=list(ages)).values
+        return roas_of(ds, "paid").sel(age=list(ages)).values
     if target == "payback_day":
         horizon = loaded.scenario.simulation.horizon_days
-        return np.nan_to_num(ds.payback_day.values, nan=horizon + 1.0)[:, None]
-    return net_profit(ds, "blended").values[:, None]
+        return np.nan_to_num(payback_days(ds, 1.0, "paid").values, nan=horizon + 1.0)[:, None]
+    return net_profit(ds, "paid").values[:, None]
 
 
 def simulator(loaded, target: str, ages: Sequence[int] = (), executor=None,

@@ -45,7 +45,10 @@ OUTCOMES = {
     "payback_day": ((), "days", "first age at which blended ROAS reaches 1 (NaN: not within "
                     "the horizon)"),
     "cpa": ((), "USD", "realised cost per paid activation"),
-    "net_profit": ((), "USD", "net revenue through the horizon - spend"),
+    "net_profit": ((), "USD", "blended: net revenue of all users through the horizon - "
+                   "spend"),
+    "net_profit_paid": ((), "USD", "on UA: net revenue of paid users through the horizon - "
+                        "spend"),
     "spend": ((), "USD", "spend over all cohorts"),
     "activations": ((), "users", "activations, all channels"),
 }
@@ -53,6 +56,7 @@ OUTCOMES = {
 EXTRA_OUTCOMES = {
     "net_revenue": (("age",), "USD", "cumulative net revenue through age, all cohorts and "
                     "channels"),
+    "net_revenue_paid": (("age",), "USD", "cumulative net revenue through age of paid users"),
     "revenue_by_region": (("region", "age"), "USD", "cumulative net revenue through age of "
                           "the market's cohorts"),
     "spend_by_region": (("region",), "USD", "spend over the market's cohorts"),
@@ -118,16 +122,19 @@ def run_block(variant, point: int, start: int, stop: int, common_streams: bool =
     ``common_streams``, on those of point 0. Returns each of ``OUTCOMES`` (the kind's
     ``sweep_outcomes`` and the ``extra`` of ``EXTRA_OUTCOMES``) with draw first. Runs
     anywhere: the result depends only on its arguments."""
-    from simcore.analysis import net_profit, net_revenue
+    from simcore.analysis import net_profit, net_revenue, revenue_of
     from simcore.engine.run import run
 
     ds = run(variant, point=0 if common_streams else point, draws=np.arange(start, stop))
     out = {"roas": ds.roas.values, "roas_paid": ds.roas_paid.values,
            "payback_day": ds.payback_day.values, "cpa": ds.cpa.values,
            "net_profit": net_profit(ds, "blended").values,
+           "net_profit_paid": net_profit(ds, "paid").values,
            "spend": ds.spend.sum("cohort").values,
            "activations": ds.activations.sum("cohort").values}
     more = {"net_revenue": lambda: net_revenue(ds).cumsum("age").transpose("draw", "age"),
+            "net_revenue_paid": lambda: revenue_of(ds, "paid").cumsum("age").transpose(
+                "draw", "age"),
             "revenue_by_region": lambda: ds.revenue_by_region.cumsum("age").transpose(
                 "draw", "region", "age"),
             "spend_by_region": lambda: ds.spend_by_region.sum("cohort").transpose(
@@ -300,8 +307,9 @@ def sweep(loaded, grid: dict[str, Sequence[float]], executor=None, store=None,
           common_streams: bool = False) -> xr.Dataset:
     """Run ``loaded`` at every point of ``grid`` (dotted key -> values).
 
-    Returns a dataset with dims (*grid keys, draw, age): ``roas``, ``roas_paid`` (1),
-    ``payback_day`` [days], ``cpa`` [USD], ``net_profit`` [USD], ``spend`` [USD],
+    Returns a dataset with dims (*grid keys, draw, age): ``roas`` (blended), ``roas_paid``
+    (on UA) (1), ``payback_day`` [days], ``cpa`` [USD], ``net_profit`` (blended),
+    ``net_profit_paid`` (on UA) [USD], ``spend`` [USD],
     ``activations`` [users] by point and draw; the uncertain parameters ``param_<key>``
     (draw), shared by every point. Each point runs on its own streams (its flat index is
     the seeding's point), so the result is the same on any ``executor`` (default: this
@@ -322,20 +330,26 @@ def sweep(loaded, grid: dict[str, Sequence[float]], executor=None, store=None,
 
 
 def format_sweep(ds: xr.Dataset, day: int = 7) -> str:
-    """One line per grid point: the swept values, ROAS at ``day`` (p5/p50/p95), P(ROAS >= 1)
-    there, median payback day and mean net profit."""
+    """One line per grid point: the swept values, ROAS on UA at ``day`` (p5/p50/p95),
+    P(ROAS >= 1) there, median payback day and mean net profit, all on UA (paid users'
+    revenue over the spend)."""
     from simcore.analysis import day_quantiles
+    from simcore.data.outcomes import first_age_at_least, roas_of
 
     keys = ds.attrs["swept_keys"].split(",")
-    roas = ds.roas.sel(age=day)
+    paid = roas_of(ds, "paid")
+    roas = paid.sel(age=day)
+    profit = ds.net_profit_paid if "net_profit_paid" in ds else ds.net_profit
     q = roas.quantile([0.05, 0.5, 0.95], dim="draw")
     head = "".join(f"{k.split('.')[-1][:18]:>20}" for k in keys)
-    lines = [f"{ds.attrs.get('title', '')}  ({ds.sizes['draw']} draws per point)", "",
+    lines = [f"{ds.attrs.get('title', '')}  ({ds.sizes['draw']} draws per point; ROAS, "
+             "payback and profit on UA)", "",
              f"{head}{'ROAS D' + str(day) + ' p5':>14}{'p50':>8}{'p95':>8}{'P(>=1)':>8}"
              f"{'payback p50':>13}{'profit mean':>14}"]
     for index in np.ndindex(*(ds.sizes[k] for k in keys)):
         at = dict(zip(keys, index))
-        median = float(day_quantiles(ds.payback_day.isel(at).values, 0.5))
+        point = paid.isel(at).transpose("draw", "age").values
+        median = float(day_quantiles(first_age_at_least(point, ds.age.values, 1.0), 0.5))
         lines.append("".join(f"{float(ds[k].values[i]):>20,.6g}" for k, i in at.items())
                      + f"{float(q.isel(at).sel(quantile=0.05)):>14.3f}"
                      + f"{float(q.isel(at).sel(quantile=0.5)):>8.3f}"
@@ -343,5 +357,5 @@ def format_sweep(ds: xr.Dataset, day: int = 7) -> str:
                      + f"{float((roas.isel(at) >= 1).mean()):>8.0%}"
                      + (f"{'D' + str(int(median)):>13}" if math.isfinite(median)
                         else f"{'never':>13}")
-                     + f"{float(ds.net_profit.isel(at).mean()):>14,.0f}")
+                     + f"{float(profit.isel(at).mean()):>14,.0f}")
     return "\n".join(lines)

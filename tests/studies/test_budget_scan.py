@@ -384,3 +384,27 @@ def test_cli_scale_store_and_resume(tmp_path):
     assert again.stdout == first.stdout
     assert "--resume" in one_line_error(simcore(*CLI, "--budgets", "200,400", "--resume",
                                                cwd=tmp_path))
+
+
+@pytest.mark.parametrize("name", ["drama_paywall_us", "reborn_emperor_global"])
+def test_scale_and_sweep_judge_on_ua_where_free_users_exist(name):
+    """With organic or shared users beside the paid ones, the scan's ROAS and profit are
+    those of a run on UA (its paid users' revenue over the spend), not the blended ones."""
+    from simcore.analysis import net_profit
+    from simcore.engine.run import run
+    from simcore.studies.budget_scan import scale
+    from simcore.studies.sweeps import format_sweep, sweep
+
+    loaded = load_scenario(name, ["simulation.draws=3", "campaign.days=3",
+                                  "simulation.horizon_days=30"])
+    budget = float(loaded.scenario.campaign.daily_budget_usd)
+    ran = run(loaded)
+    assert not np.allclose(ran.roas.values, ran.roas_paid.values)     # free users count
+    ds = scale(loaded, [budget / 2, budget], age=7)
+    np.testing.assert_array_equal(ds.roas.sel(budget=budget).values, ran.roas_paid.values)
+    np.testing.assert_array_equal(ds.net_profit.sel(budget=budget).values,
+                                  net_profit(ran, "paid").values)
+    swept = sweep(loaded, {"campaign.daily_budget_usd": [budget]}, common_streams=True)
+    assert float(swept.net_profit_paid.isel({"campaign.daily_budget_usd": 0}).mean()) == \
+        pytest.approx(float(net_profit(ran, "paid").mean()), rel=1e-12)
+    assert "on UA" in format_sweep(swept) and "on UA" in format_scale(ds)
