@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import signal
 import sys
 from pathlib import Path
@@ -87,7 +88,7 @@ def _add_day_target_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="simcore", description="Monte Carlo ROAS simulator for mini-games "
-                     "on TikTok Minis.")
+                     "and micro-drama series on TikTok Minis.")
     parser.add_argument("--version", action="version", version=f"simcore {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -327,7 +328,9 @@ def _stop_status(exc: KeyboardInterrupt) -> tuple[str, int]:
 
 # options whose value may start with '-' (a negative number): argparse would read it as a flag
 _VALUE_OPTIONS = ("--budgets", "--set", "--grid", "--seed", "--draws", "--day", "--age",
-                  "--target", "--probability", "--n", "--block-draws", "--worker-threads")
+                  "--target", "--probability", "--n", "--block-draws", "--worker-threads",
+                  "--max-cvar", "--total-budget", "--lambda", "--cvar-alpha", "--grid-points",
+                  "--particles", "--through")
 
 
 def _join_values(argv: list[str]) -> list[str]:
@@ -366,6 +369,9 @@ def main(argv: list[str] | None = None) -> int:
         word, status = _stop_status(exc)
         print(f"simcore: {word}", file=sys.stderr)
         return status
+    except BrokenPipeError:         # the reader left (``simcore validate X | head -1``)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error
+        return 0
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

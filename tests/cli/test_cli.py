@@ -117,6 +117,23 @@ def test_bad_command_line_is_one_line():
     assert "frobnicate" in line
 
 
+def test_a_reader_that_leaves_early_is_no_error():
+    """``simcore schema | head -1``: the pipe closes under simcore's output (here before it
+    writes at all); it stops quietly (exit 0), without a BrokenPipeError traceback."""
+    import os
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)                                  # the reader has left
+    try:
+        proc = subprocess.run([sys.executable, "-m", "simcore", "schema"], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
 # --- every repository scenario ----------------------------------------------------------------
 
 def test_repository_has_scenarios():

@@ -64,6 +64,8 @@ def test_optimize_prints_writes_and_is_the_same_on_any_thread_count(tmp_path):
     (["--max", "US=0", "--max", "JP=0", "--at-most"],
      "--max: every cell is held at 0 USD/day: nothing to allocate"),
     (["--total-budget", "1.5"], "--total-budget: = 1.5 USD/day: give at least 2 for 2 cells"),
+    (["--max-cvar", "-1e12"], "--max-cvar: CVaR0.95 of the loss <= -1,000,000,000,000 USD "
+     "cannot be met"),                              # a negative value, not taken for a flag
 ])
 def test_optimize_bad_input_is_one_line_and_writes_nothing(tmp_path, extra, words):
     scenario = two_markets(tmp_path)
@@ -180,5 +182,5 @@ def test_optimize_holds_a_market_at_zero_and_judges_by_the_goal(tmp_path):
     text = ok(simcore("optimize", scenario, "--total-budget", "400", "--max", "JP=0",
                       "--draws", "10", "--grid-points", "2", "--no-progress",
                       "--set", "goal.age=7", "--set", "goal.roas=0.5")).stdout
-    assert re.search(r"JP\s+0\s+0\.0%.*fixed", text), text
+    assert re.search(r"JP\s+0\s+0\.0%.*fixed", text) and "JP fixed at 0 USD/day" in text, text
     assert "P(ROAS D7 >= 0.5)" in text and "P(ROAS D30" not in text, text

@@ -532,7 +532,8 @@ def allocation_dataset(loaded, cells, problem: Problem, curves: Curves, sol, neu
                   "oos_expected_profit_usd": float(oos_profit.mean()),
                   "oos_expected_profit_se_usd": float(oos_profit.std(ddof=1) / math.sqrt(n))
                   if n > 1 else math.nan}
-    binding = [f"{n} at its {b}" for n, b in zip(names, bound) if b]
+    binding = [f"{n} fixed at {xi:,.0f} USD/day" if b == "fixed" else f"{n} at its {b}"
+               for n, b, xi in zip(names, bound, x) if b]
     if ch is not None and attrs["p_roas_at_least_risk_neutral"] < ch.probability:
         binding.append(f"{ch.label()} >= {ch.probability:g} (the risk-neutral allocation "
                        f"has {attrs['p_roas_at_least_risk_neutral']:.3g})")
