@@ -67,7 +67,7 @@ def check_report(loaded, observed) -> None:
         raise ScenarioError("spend", f"= {spend[c]:g} USD for cohort {int(cohorts[c])} with "
                             f"{users[c]:g} activations: paid users are bought with spend; "
                             "give each cohort's spend in USD (> 0)", source)
-    if not (observed["activations"].values > 0).any():
+    if not (users > 0).any():
         raise ScenarioError("activations", "no cohort has activated users: nothing to "
                             "calibrate on", source)
 
