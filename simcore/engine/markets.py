@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from simcore import kinds
+from simcore.analysis import revenue_of
 from simcore.data.dataset import add_outcomes, add_parameters, scenario_attrs
 from simcore.data.outcomes import net_revenue
 from simcore.scenario import LoadedScenario
@@ -36,7 +37,8 @@ ADDITIVE = ("spend", "spend_by_channel", "spend_revenue_share", "activations",
 def run_markets(loaded: LoadedScenario, progress: Callable[[int], None] | None = None,
                 point: int = 0, draws: np.ndarray | None = None) -> xr.Dataset:
     """Simulate every market and add them up: totals as in a single-market run, and
-    ``spend_by_region``, ``activations_by_region``, ``revenue_by_region``, ``roas_by_region``
+    ``spend_by_region``, ``activations_by_region``, ``revenue_by_region`` (and on UA,
+    ``revenue_by_region_paid``), ``roas_by_region``
     and ``cpa_by_region`` along ``region``. ``draws``: the draw numbers (default all)."""
     markets = market_scenarios(loaded)
     regions = [m.region for m in loaded.scenario.markets]
@@ -63,6 +65,9 @@ def run_markets(loaded: LoadedScenario, progress: Callable[[int], None] | None =
             units="users", long_name="activated users in the cohort in the market"),
         revenue_by_region=revenue.transpose("draw", "region", "age").assign_attrs(
             units="USD", long_name="net revenue at age of the market's cohorts"),
+        revenue_by_region_paid=revenue_of(stacked, "paid").transpose(
+            "draw", "region", "age").assign_attrs(
+            units="USD", long_name="net revenue at age of the market's paid users (on UA)"),
         roas_by_region=xr.concat([r.roas for r in per_market], dim="region").transpose(
             "draw", "region", "age").assign_attrs(units="1", long_name="the market's blended "
                                                   "ROAS by age"),

@@ -180,7 +180,7 @@ def budget_sweep(loaded, budgets, block_draws: int | None = None,
     """The ``Sweep`` (tasks not yet run) of a budget scan."""
     from simcore.studies.sweeps import Sweep
 
-    extra = ("net_revenue_paid",) + (("revenue_by_region", "spend_by_region")
+    extra = ("net_revenue_paid",) + (("revenue_by_region_paid", "spend_by_region")
                                 if loaded.scenario.markets else ())
     return Sweep(loaded, {BUDGET_KEY: check_budgets(budgets)}, block_draws,
                  common_streams=common_random_numbers, extra=extra, key="--budgets")
@@ -228,14 +228,14 @@ def scan_dataset(loaded, swept: xr.Dataset, budgets, age: int, probability: floa
                            {"units": "1", "long_name": "on UA: change of paid users' mean "
                             "cumulative net revenue through age / change of mean spend from "
                             "the next smaller budget (NaN for the first)"})
-    if "revenue_by_region" in swept:   # a multi-market scenario: each market's last dollar
+    if "revenue_by_region_paid" in swept:   # several markets: each market's last dollar
         by_region = np.stack([_marginal_roas(
-            swept.revenue_by_region.values[:, :, i], swept.spend_by_region.values[:, :, i])
+            swept.revenue_by_region_paid.values[:, :, i], swept.spend_by_region.values[:, :, i])
             for i in range(swept.sizes["region"])], axis=1)
         ds = ds.assign_coords(region=swept.region)
         ds["marginal_roas_by_region"] = (("budget", "region", "age"), by_region, {
-            "units": "1", "long_name": "blended: marginal ROAS of all of the market's users' "
-            "revenue (paid, organic and shared) over its spend"})
+            "units": "1", "long_name": "on UA: marginal ROAS of the market's paid users' "
+            "revenue over its spend"})
     ds.attrs.update({
         **dataset.scenario_attrs(loaded),
         "age": age,
@@ -350,7 +350,7 @@ def format_scale(ds: xr.Dataset) -> str:
     if "marginal_roas_by_region" in ds:
         per = ds.marginal_roas_by_region.sel(age=age)
         lines += ["", f"Marginal ROAS D{age} of the last dollar by market (from the next "
-                      "smaller budget; blended: all of the market's users):",
+                      "smaller budget; on UA):",
                   f"{'market':>10} " + " ".join(f"{_usd(b):>10}"
                                                 for b in ds.budget.values[1:].astype(float))]
         lines += [f"{str(g):>10} " + " ".join(f"{_num(x):>10}" for x in

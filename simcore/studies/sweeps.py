@@ -59,6 +59,8 @@ EXTRA_OUTCOMES = {
     "net_revenue_paid": (("age",), "USD", "cumulative net revenue through age of paid users"),
     "revenue_by_region": (("region", "age"), "USD", "cumulative net revenue through age of "
                           "the market's cohorts"),
+    "revenue_by_region_paid": (("region", "age"), "USD", "cumulative net revenue through age "
+                               "of the market's paid users"),
     "spend_by_region": (("region",), "USD", "spend over the market's cohorts"),
 }
 USERS_PER_TASK = 5_000_000   # aim: a task of a few seconds at ~2-3M users/s
@@ -136,6 +138,8 @@ def run_block(variant, point: int, start: int, stop: int, common_streams: bool =
             "net_revenue_paid": lambda: revenue_of(ds, "paid").cumsum("age").transpose(
                 "draw", "age"),
             "revenue_by_region": lambda: ds.revenue_by_region.cumsum("age").transpose(
+                "draw", "region", "age"),
+            "revenue_by_region_paid": lambda: ds.revenue_by_region_paid.cumsum("age").transpose(
                 "draw", "region", "age"),
             "spend_by_region": lambda: ds.spend_by_region.sum("cohort").transpose(
                 "draw", "region")}

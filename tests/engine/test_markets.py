@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import simcore
+from simcore.analysis import revenue_of
 from simcore.engine.markets import market_scenarios
 from simcore.scenario.regions import REGION_LEVELS
 
@@ -41,6 +42,16 @@ def test_markets_add_up_to_the_totals():
     # each market's ROAS is its own revenue over its own spend
     np.testing.assert_allclose(ds.roas_by_region, ds.revenue_by_region.cumsum("age")
                                / ds.spend_by_region.sum("cohort"))
+    # on UA, the markets' paid users add up to the run's
+    np.testing.assert_allclose(ds.revenue_by_region_paid.sum("region"),
+                               revenue_of(ds, "paid").transpose("draw", "age"))
+
+
+def test_a_markets_revenue_on_ua_leaves_out_its_free_users():
+    ds = simcore.run(simcore.load_scenario("reborn_emperor_global", [
+        "simulation.draws=2", "campaign.days=3", "simulation.horizon_days=20"]))
+    paid, every = ds.revenue_by_region_paid, ds.revenue_by_region
+    assert (paid <= every + 1e-9).all() and float(paid.sum()) < float(every.sum())
 
 
 def test_each_market_moves_to_its_regions_levels():
