@@ -31,9 +31,9 @@ def plot(ds, kind: str | None, day: int = 7, target: float = 1.0, basis: str = "
         raise ScenarioError("--kind", f"= {kind!r}: a figure of an allocation (simcore "
                             "optimize ... -o alloc.nc); this is a run")
     own = kinds.FIGURES[kinds.name_of(ds)]
+    offered = (*KINDS, *(FORECAST if "calibration" in ds.attrs else ()), *own)
     if kind is None:
-        raise ScenarioError("--kind", "choose the figure of a run: one of "
-                            f"{', '.join((*KINDS, *FORECAST, *own))}")
+        raise ScenarioError("--kind", f"choose the figure of a run: one of {', '.join(offered)}")
     if kind in FORECAST:
         return forecast(ds, basis=basis)
     if kind in own:
@@ -43,8 +43,7 @@ def plot(ds, kind: str | None, day: int = 7, target: float = 1.0, basis: str = "
         if kind in others:
             raise ScenarioError("--kind", f"= {kind!r}: a figure of a {others[kind]} run; "
                                 f"this run is a {kinds.name_of(ds)}")
-        raise ScenarioError("--kind", f"= {kind!r}: use one of "
-                            f"{', '.join((*KINDS, *FORECAST, *own))}")
+        raise ScenarioError("--kind", f"= {kind!r}: use one of {', '.join(offered)}")
     if kind == "fan":
         return fan(ds, target=target, basis=basis)
     if kind == "payback":

@@ -165,6 +165,7 @@ def test_a_run_has_no_frontier_and_needs_a_kind(tmp_path):
     assert "--kind: = 'frontier': a figure of an allocation" in line, line
     line = one_line_error(simcore("plot", run, "-o", out))
     assert "--kind: choose the figure of a run: one of fan, payback" in line, line
+    assert "forecast" not in line, line            # a calibrated forecast's figure only
     assert not out.exists()
 
 
