@@ -184,7 +184,7 @@ def bounds_of(cells: list[Cell], total: float, lower: dict | None, upper: dict |
                                     f"{', '.join(names)}")
             i = names.index(name)
             if value > cap[i] * (1 + 1e-12):
-                what = "the total budget" if w[i] == 1 and cap[i] == total else \
+                what = "the total budget" if w[i] == 1 else \
                     f"what a cell may spend ({MAX_CELL_USD:g})" if cap[i] == MAX_CELL_USD else \
                     "what the total budget pays for in its days"
                 raise ScenarioError(f"{key} {name}", f"= {value:g} USD/day is above {what} "
